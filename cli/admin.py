@@ -1,0 +1,62 @@
+"""vecdb collections / create / drop / info."""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from .common import CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db
+
+
+def collections(db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """List collections."""
+    with open_db(db) as database:
+        rows = database.list_collections()
+    emit(rows, fmt, ["name", "count", "model", "pooling", "dim", "index", "created_at"])
+
+
+def create(
+    name: Annotated[str, typer.Argument(help="Collection name")],
+    model: ModelOpt = None,
+    pooling: PoolingOpt = None,
+    max_length: Annotated[Optional[int], typer.Option("--max-length", help="Truncate texts to this many tokens")] = None,
+    query_template: Annotated[Optional[str], typer.Option("--instruction", help="Query template, e.g. 'Instruct: {task}\\nQuery: {query}'")] = None,
+    dtype: Annotated[Optional[str], typer.Option("--dtype", help="auto, float32, bfloat16, float16")] = None,
+    index: Annotated[str, typer.Option("--index", help="Index type")] = "flat",
+    db: DbOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Create a collection and record its embedding spec."""
+    with open_db(db) as database:
+        coll = database.create_collection(name, model or "minilm", pooling=pooling, index=index,
+                                          max_length=max_length, query_template=query_template, dtype=dtype)
+        spec = json.loads(coll.spec.to_json())
+    if fmt == Format.json:
+        emit([], fmt, [], as_object={"name": name, "spec": spec})
+    else:
+        info(f"created collection {name!r}: model {spec['model']}, pooling {spec['pooling']}, dim {spec['dim']}")
+
+
+def drop(name: Annotated[str, typer.Argument(help="Collection to delete, with all its documents")],
+         db: DbOpt = None) -> None:
+    """Delete a collection and all its documents."""
+    with open_db(db) as database:
+        database.drop_collection(name)
+    info(f"dropped collection {name!r}")
+
+
+def show_info(db: DbOpt = None, collection: CollectionOpt = "default", fmt: FormatOpt = Format.table) -> None:
+    """Show a collection's spec, size and index."""
+    with open_db(db) as database:
+        data = database.get_collection(collection).info()
+        data["database"] = str(database.directory)
+        data["disk_bytes"] = database.disk_usage()
+    if fmt in (Format.json, Format.jsonl):
+        emit([data], fmt, [], as_object=data)
+        return
+    rows = [{"field": "name", "value": data["name"]}, {"field": "documents", "value": data["count"]},
+            {"field": "database", "value": data["database"]}, {"field": "disk bytes", "value": data["disk_bytes"]}]
+    rows += [{"field": f"spec.{k}", "value": v} for k, v in data["spec"].items()]
+    rows += [{"field": f"index.{k}", "value": v} for k, v in data["index"].items()]
+    emit(rows, fmt, ["field", "value"])

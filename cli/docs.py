@@ -1,0 +1,118 @@
+"""vecdb add / get / delete."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vecdb.errors import InvalidArgument
+
+from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db,
+                     parse_json_object, progress_bar, read_stdin_text, read_text_file)
+
+
+def read_jsonl(source: str) -> list[tuple[str | None, str, dict | None]]:
+    text = read_stdin_text("--jsonl") if source == "-" else read_text_file(Path(source), "--jsonl")
+    docs = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as e:
+            raise InvalidArgument(f"--jsonl: line {n} is not valid JSON ({e.msg})", argument="--jsonl") from None
+        if not isinstance(obj, dict):
+            raise InvalidArgument(f"--jsonl: line {n} must be a JSON object", argument="--jsonl")
+        if not isinstance(obj.get("text"), str):
+            raise InvalidArgument(f"--jsonl: line {n} needs a string field 'text'", argument="--jsonl")
+        doc_id = obj.get("id")
+        if doc_id is not None and not isinstance(doc_id, str):
+            raise InvalidArgument(f"--jsonl: line {n}: 'id' must be a string, got {type(doc_id).__name__}",
+                                  argument="--jsonl")
+        meta = obj.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise InvalidArgument(f"--jsonl: line {n}: 'metadata' must be a JSON object, got {type(meta).__name__}",
+                                  argument="--jsonl")
+        docs.append((doc_id, obj["text"], meta))
+    return docs
+
+
+def add(
+    texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to add; '-' reads one document per line from stdin")] = None,
+    file: Annotated[Optional[list[Path]], typer.Option("--file", help="A file to add as one document (repeatable)")] = None,
+    jsonl: Annotated[Optional[str], typer.Option("--jsonl", help="JSONL with id/text/metadata per line; '-' for stdin")] = None,
+    ids: Annotated[Optional[list[str]], typer.Option("--id", help="Ids for the positional texts, in order")] = None,
+    metadata: Annotated[Optional[str], typer.Option("--metadata", help="JSON object stored with every document")] = None,
+    model: ModelOpt = None,
+    pooling: PoolingOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per transaction")] = 256,
+    db: DbOpt = None,
+    collection: CollectionOpt = "default",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Add (upsert) documents. Unchanged documents are skipped by content hash."""
+    common_meta = parse_json_object(metadata, "--metadata")
+    docs: list[tuple[str | None, str, dict | None]] = []
+    positional = list(texts or [])
+    if ids and len(ids) != len([t for t in positional if t != "-"]):
+        raise InvalidArgument(f"--id: got {len(ids)} ids for {len(positional)} texts", argument="--id")
+    id_iter = iter(ids or [])
+    for t in positional:
+        if t == "-":
+            docs += [(None, line, common_meta) for line in read_stdin_text("-").splitlines() if line.strip()]
+        else:
+            docs.append((next(id_iter, None), t, common_meta))
+    for f in file or []:
+        meta = {"source": str(f), **(common_meta or {})}
+        docs.append((str(f), read_text_file(f), meta))
+    if jsonl:
+        docs += [(i, t, {**(common_meta or {}), **(m or {})} if common_meta else m) for i, t, m in read_jsonl(jsonl)]
+    if not docs:
+        raise InvalidArgument("texts: nothing to add; give texts, '-', --file or --jsonl", argument="texts")
+
+    with open_db(db) as database:
+        if database.has_collection(collection):
+            coll = database.get_collection(collection, model=model, pooling=pooling)
+        else:
+            coll = database.create_collection(collection, model or "minilm", pooling=pooling)
+        id_list = [d[0] for d in docs]
+        with progress_bar(len(docs), f"adding to {collection}") as advance:
+            res = coll.add([d[1] for d in docs], ids=id_list if any(i is not None for i in id_list) else None,
+                           metadata=[d[2] for d in docs], batch_size=batch_size, progress=advance)
+        total = coll.count()
+    summary = {"collection": collection, **res.to_dict(), "count": total}
+    if fmt in (Format.json, Format.jsonl):
+        emit([summary], fmt, list(summary), as_object=summary)
+    else:
+        info(f"added {res.added}, updated {res.updated + res.metadata_updated}, unchanged {res.unchanged} "
+             f"-> collection {collection!r} now holds {total} documents")
+
+
+def get(
+    ids: Annotated[list[str], typer.Argument(help="Document ids")],
+    db: DbOpt = None,
+    collection: CollectionOpt = "default",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Show documents by id."""
+    with open_db(db) as database:
+        docs = database.get_collection(collection).get(ids)
+    found = {d.id for d in docs}
+    missing = [i for i in ids if i not in found]
+    emit([d.to_dict() for d in docs], fmt, ["id", "text", "metadata"])
+    if missing:
+        info(f"not found: {', '.join(missing)}")
+        raise typer.Exit(1)
+
+
+def delete(
+    ids: Annotated[list[str], typer.Argument(help="Document ids")],
+    db: DbOpt = None,
+    collection: CollectionOpt = "default",
+) -> None:
+    """Delete documents by id."""
+    with open_db(db) as database:
+        n = database.get_collection(collection).delete(ids)
+    info(f"deleted {n} of {len(ids)} documents from {collection!r}")

@@ -1,0 +1,72 @@
+"""The `vecdb` command."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+try:  # typer >= 0.20 ships its own copy of click
+    from typer._click import exceptions as _tclick
+except ImportError:  # pragma: no cover
+    _tclick = click.exceptions
+
+_EXIT = (click.exceptions.Exit, typer.Exit)
+_ABORT = (click.exceptions.Abort, typer.Abort)
+_CLICK = (click.ClickException, _tclick.ClickException)
+
+from . import admin, docs, search
+
+app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.command("add")(docs.add)
+app.command("search")(search.search)
+app.command("get")(docs.get)
+app.command("delete")(docs.delete)
+app.command("collections")(admin.collections)
+app.command("create")(admin.create)
+app.command("drop")(admin.drop)
+app.command("info")(admin.show_info)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every failure ends with one line on stderr and a non-zero exit."""
+    from vecdb.errors import VecdbError
+
+    try:
+        rv = app(args=argv, prog_name="vecdb", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except VecdbError as e:
+        _fail(str(e), 1)
+    except _EXIT as e:
+        return e.exit_code
+    except _ABORT:
+        _fail("aborted", 130)
+    except _CLICK as e:
+        if type(e).__name__ == "NoArgsIsHelpError":
+            try:
+                print(e.ctx.get_help() if getattr(e, "ctx", None) else e.format_message())
+            except BrokenPipeError:
+                pass
+            return 2
+        _fail(e.format_message(), e.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # a bug: still one line, with a way to see more
+        if os.environ.get("VECDB_DEBUG"):
+            raise
+        _fail(f"internal error: {type(e).__name__}: {e} (set VECDB_DEBUG=1 for a traceback)", 1)
+    return 1
+
+
+def _fail(message: str, code: int) -> None:
+    message = " ".join(str(message).split())
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""vecdb search."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from vecdb.errors import InvalidArgument
+
+from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, open_db,
+                     parse_json_object, read_stdin_text)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="Query text; '-' reads one query per line from stdin")],
+    k: Annotated[int, typer.Option("-k", "--k", help="Number of hits")] = 10,
+    where: Annotated[Optional[str], typer.Option("--where", help='Metadata filter, e.g. \'{"year": {"$gte": 2020}}\'')] = None,
+    task: Annotated[Optional[str], typer.Option("--task", help="Task for the query instruction template")] = None,
+    model: ModelOpt = None,
+    pooling: PoolingOpt = None,
+    db: DbOpt = None,
+    collection: CollectionOpt = "default",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Find the documents closest in meaning to a query (cosine similarity)."""
+    if k <= 0:
+        raise InvalidArgument(f"-k: must be a positive integer, got {k}", argument="k")
+    filt = parse_json_object(where, "--where")
+    queries = [q for q in read_stdin_text("query").splitlines() if q.strip()] if query == "-" else [query]
+    if not queries:
+        raise InvalidArgument("query: no queries on standard input", argument="query")
+    with open_db(db) as database:
+        coll = database.get_collection(collection, model=model, pooling=pooling)
+        results = coll.search_batch(queries, k=k, where=filt, task=task)
+    if len(queries) == 1:
+        rows = [h.to_dict() for h in results[0]]
+        shown = [{"rank": i + 1, **r} for i, r in enumerate(rows)]
+        emit(shown if fmt in (Format.table, Format.csv) else rows, fmt,
+             ["rank", "id", "score", "text", "metadata"], as_object=rows)
+    else:
+        rows = [{"query": q, "rank": i + 1, **h.to_dict()} for q, hits in zip(queries, results)
+                for i, h in enumerate(hits)]
+        emit(rows, fmt, ["query", "rank", "id", "score", "text", "metadata"],
+             as_object=[{"query": q, "hits": [h.to_dict() for h in hits]} for q, hits in zip(queries, results)])

@@ -1,0 +1,302 @@
+"""Collection: add/get/delete/search over the store, the embedder and the index."""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from . import validate
+from .embed import Embedder, embedder_for_spec
+from .errors import SpecMismatch
+from .filters import validate as validate_where
+from .index import VectorIndex, create_index, persist
+from .spec import EmbeddingSpec
+from .store import BatchResult, CollectionRow, DocWrite, dumps_metadata
+
+if TYPE_CHECKING:
+    from .database import Database
+
+AUTOSAVE_ROWS = 100_000
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    text: str
+    metadata: dict | None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "score": self.score, "text": self.text, "metadata": self.metadata}
+
+
+@dataclass
+class Document:
+    id: str
+    text: str
+    metadata: dict | None
+    vector: np.ndarray | None = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "text": self.text, "metadata": self.metadata}
+
+
+@dataclass
+class AddResult:
+    ids: list[str] = field(default_factory=list)
+    added: int = 0       # new ids
+    updated: int = 0     # content changed (re-embedded)
+    metadata_updated: int = 0
+    unchanged: int = 0   # skipped by content hash
+    embedded: int = 0    # texts that went through the model
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("added", "updated", "metadata_updated", "unchanged", "embedded")}
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _auto_ids(hashes: list[str]) -> list[str]:
+    """Ids derived from content, so adding the same text twice is idempotent."""
+    out, seen = [], {}
+    for h in hashes:
+        i = h[:16]
+        seen[i] = seen.get(i, 0) + 1
+        out.append(i if seen[i] == 1 else f"{i}-{seen[i]}")
+    return out
+
+
+def _loads(meta: str | None) -> dict | None:
+    return None if meta is None else json.loads(meta)
+
+
+class Collection:
+    def __init__(self, db: "Database", row: CollectionRow, embedder: Embedder | None = None):
+        self.db = db
+        self.store = db.store
+        self.id = row.id
+        self.name = row.name
+        self.spec = EmbeddingSpec.from_json(row.spec)
+        self.index_config: dict = json.loads(row.index_config)
+        self._embedder = embedder
+        self._index: VectorIndex | None = None
+        self._stamp = -1
+        self._unsaved = 0
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Collection({self.name!r}, model={self.spec.model!r}, pooling={self.spec.pooling!r})"
+
+    # ---- embedder -------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            emb = embedder_for_spec(self.spec, device=self.db.device)
+            self.check_embedder(emb)
+            self._embedder = emb
+        return self._embedder
+
+    def check_embedder(self, embedder: Embedder) -> None:
+        diffs = self.spec.diff(embedder.spec)
+        if diffs:
+            raise SpecMismatch(self.name, diffs)
+
+    # ---- writes -----------------------------------------------------------
+    def add(self, texts: Sequence[str] | str, ids: Sequence[str] | None = None,
+            metadata: Sequence[dict | None] | dict | None = None, *, batch_size: int = 256,
+            progress: Callable[[int], None] | None = None) -> AddResult:
+        """Upsert documents. Unchanged content (same id, same hash) is not re-embedded.
+
+        Without an id (None, or no `ids`), a document's id is derived from its text.
+        All input is checked before anything is written; then each batch is one transaction."""
+        texts = validate.texts(texts)
+        hashes = [content_hash(t) for t in texts]
+        auto = _auto_ids(hashes)
+        ids = [a if i is None else i for i, a in zip(validate.ids(ids, len(texts), allow_none=True), auto)] \
+            if ids is not None else auto
+        validate.ids(ids)  # an explicit id may collide with a derived one
+        metas = [dumps_metadata(m) for m in validate.metadata(metadata, len(texts))]
+        if batch_size <= 0:
+            raise validate.InvalidArgument("batch_size: must be positive", argument="batch_size")
+        result = AddResult(ids=list(ids))
+        for start in range(0, len(texts), batch_size):
+            sl = slice(start, start + batch_size)
+            writes = [DocWrite(i, t, m, h, None) for i, t, m, h in zip(ids[sl], texts[sl], metas[sl], hashes[sl])]
+            known = self.store.lookup(self.id, [w.doc_id for w in writes])
+            need = [w for w in writes if w.doc_id not in known or known[w.doc_id][1] != w.content_hash]
+            result.embedded += self._embed_into(need)
+            for _ in range(10):
+                res = self.store.write_batch(self.id, writes)
+                if not res.missing_vectors:
+                    break
+                missing = set(res.missing_vectors)  # changed by another writer meanwhile
+                result.embedded += self._embed_into([w for w in writes if w.doc_id in missing])
+            self._apply(res)
+            result.added += res.inserted
+            result.updated += res.replaced
+            result.metadata_updated += res.metadata_only
+            result.unchanged += res.unchanged
+            if progress:
+                progress(len(writes))
+        return result
+
+    def _embed_into(self, writes: list[DocWrite]) -> int:
+        if not writes:
+            return 0
+        unique: dict[str, int] = {}
+        for w in writes:
+            unique.setdefault(w.content_hash, len(unique))
+        texts = [None] * len(unique)
+        for w in writes:
+            texts[unique[w.content_hash]] = w.text
+        vecs = self.embedder.embed_documents(texts)
+        for w in writes:
+            w.vector = vecs[unique[w.content_hash]]
+        return len(texts)
+
+    def delete(self, ids: Sequence[str] | str) -> int:
+        ids = validate.ids(ids)
+        deleted = 0
+        for start in range(0, len(ids), 5000):
+            res = self.store.write_batch(self.id, [], ids[start:start + 5000])
+            self._apply(res)
+            deleted += res.deleted
+        return deleted
+
+    # ---- reads --------------------------------------------------------------
+    def get(self, ids: Sequence[str] | str, include_vectors: bool = False) -> list[Document]:
+        """The documents that exist, in the order asked."""
+        ids = validate.ids(ids)
+        found = self.store.get(self.id, ids, with_vectors=include_vectors)
+        return [Document(i, found[i][0], _loads(found[i][1]), found[i][2]) for i in ids if i in found]
+
+    def count(self) -> int:
+        return self.store.count(self.id)
+
+    def search(self, query: str, k: int = 10, where: dict | None = None, task: str | None = None) -> list[Hit]:
+        if not isinstance(query, str):
+            raise validate.InvalidArgument(f"query: must be a string, got {type(query).__name__}", argument="query")
+        validate.queries([query], "query")
+        return self.search_batch([query], k=k, where=where, task=task)[0]
+
+    def search_batch(self, queries: Sequence[str], k: int = 10, where: dict | None = None,
+                     task: str | None = None) -> list[list[Hit]]:
+        queries = validate.queries(queries, "queries")
+        validate.k(k)
+        validate_where(where)
+        vectors = self.embedder.embed_queries(queries, task=task)
+        return self.search_vectors(vectors, k=k, where=where)
+
+    def search_vectors(self, vectors: np.ndarray, k: int = 10, where: dict | None = None) -> list[list[Hit]]:
+        validate.k(k)
+        validate_where(where)
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if vectors.shape[1] != self.spec.dim:
+            raise validate.InvalidArgument(f"vectors: expected dimension {self.spec.dim}, got {vectors.shape[1]}",
+                                           argument="vectors")
+        allowed = self.store.filter_row_ids(self.id, where) if where is not None else None
+        with self._lock:
+            self._sync()
+            scores, rids = self._index.search(vectors, k, allowed)
+        rows = self.store.rows(self.id, np.unique(rids[rids >= 0]))
+        out = []
+        for srow, irow in zip(scores, rids):
+            hits = []
+            for s, r in zip(srow, irow):
+                row = rows.get(int(r)) if r >= 0 else None
+                if row is not None:
+                    hits.append(Hit(row[0], float(s), row[1], _loads(row[2])))
+            out.append(hits)
+        return out
+
+    # ---- index maintenance ----------------------------------------------------
+    @property
+    def index_path(self) -> Path:
+        return self.db.directory / "indexes" / f"{self.id}.faiss"
+
+    def _ensure_index(self) -> None:
+        if self._index is not None:
+            return
+        loaded = persist.load(self.index_path, self.index_config, self.spec.dim)
+        last = self.store.last_seq(self.id) or 0
+        if loaded is not None and loaded[1] <= last:
+            self._index, self._stamp = loaded
+        else:
+            self._index, self._stamp = create_index(self.index_config, self.spec.dim), 0
+            self._unsaved = 1
+        self._catch_up()
+
+    def _sync(self) -> None:
+        """Bring the in-memory index up to the last committed change."""
+        self._ensure_index()
+        last = self.store.last_seq(self.id) or 0
+        if last < self._stamp:  # the database went back in time: rebuild
+            self.rebuild_index()
+        elif last > self._stamp:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        for last, removed, ids, vecs in self.store.changes_since(self.id, self._stamp, self.spec.dim):
+            self._index.remove(removed)
+            self._index.add(ids, vecs)
+            self._unsaved += len(removed) + len(ids)
+            self._stamp = last
+
+    def _apply(self, res: BatchResult) -> None:
+        if res.seq == res.prev_seq:
+            return
+        with self._lock:
+            self._ensure_index()
+            if self._stamp == res.prev_seq:
+                self._index.remove(np.asarray(res.removed_ids, dtype=np.int64))
+                if res.added_ids:
+                    self._index.add(np.asarray(res.added_ids, np.int64), np.stack(res.added_vectors))
+                self._stamp = res.seq
+                self._unsaved += len(res.removed_ids) + len(res.added_ids)
+            elif self._stamp < res.seq:
+                self._catch_up()
+            if self._index.needs_rebuild():
+                self.rebuild_index()
+            if self._unsaved >= AUTOSAVE_ROWS:
+                self.save()
+
+    def rebuild_index(self) -> None:
+        with self._lock:
+            self._index, self._stamp = create_index(self.index_config, self.spec.dim), 0
+            self._catch_up()
+            self._unsaved = max(self._unsaved, 1)
+            self.save()
+
+    def save(self) -> None:
+        """Write the index file if it holds unsaved changes."""
+        with self._lock:
+            if self._index is not None and self._unsaved:
+                persist.save(self.index_path, self._index, self._stamp, self.index_config)
+                self._unsaved = 0
+
+    def check(self) -> dict:
+        """Compare the index's ids with SQLite's rows (after catching up)."""
+        with self._lock:
+            self._sync()
+            index_ids = set(self._index.ids().tolist())
+        stored = set()
+        for chunk in self.store.iter_row_ids(self.id):
+            stored.update(chunk)
+        return {"ok": index_ids == stored, "index": len(index_ids), "stored": len(stored),
+                "missing_from_index": len(stored - index_ids), "extra_in_index": len(index_ids - stored)}
+
+    def info(self) -> dict:
+        with self._lock:
+            self._sync()
+            stats = self._index.stats()
+        path = self.index_path
+        stats["file_bytes"] = path.stat().st_size if path.exists() else 0
+        return {"name": self.name, "count": self.count(), "spec": json.loads(self.spec.to_json()),
+                "index": stats, "index_config": self.index_config}

@@ -1,0 +1,33 @@
+"""Embedders: interface, HF implementation, pooling, presets."""
+from __future__ import annotations
+
+import threading
+
+from ..spec import EmbeddingSpec
+from .base import Embedder
+from .hf import EmbedderOptions, HFEmbedder
+from .pooling import Pooling
+from .presets import DEFAULT_MODEL, PRESETS, Preset, resolve
+
+_cache: dict[tuple, Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def load_embedder(options: EmbedderOptions | None = None, *, device: str | None = None, **kwargs) -> Embedder:
+    """An embedder for these options; loaded once per process and shared."""
+    options = (options or EmbedderOptions()).merged(**kwargs)
+    key = (options, device)
+    with _cache_lock:
+        emb = _cache.get(key)
+        if emb is None:
+            emb = HFEmbedder(resolve(options.model), options, device=device)
+            _cache[key] = emb
+        return emb
+
+
+def embedder_for_spec(spec: EmbeddingSpec, device: str | None = None) -> Embedder:
+    return load_embedder(EmbedderOptions.from_spec(spec), device=device)
+
+
+__all__ = ["Embedder", "EmbedderOptions", "HFEmbedder", "Pooling", "PRESETS", "Preset", "DEFAULT_MODEL",
+           "load_embedder", "embedder_for_spec", "resolve"]

@@ -1,0 +1,87 @@
+"""Pooling: one Enum, one pure function per mode.
+
+Every function takes hidden states ``h`` of shape (batch, tokens, dim) and a
+0/1 ``mask`` of shape (batch, tokens) marking the tokens to pool over, and
+works the same under left and right padding.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+import torch
+
+from ..errors import InvalidArgument
+
+
+class Pooling(str, Enum):
+    MEAN = "mean"
+    CLS = "cls"
+    LAST_TOKEN = "last-token"
+    WEIGHTED_MEAN = "weighted-mean"
+    MAX = "max"
+
+    @classmethod
+    def parse(cls, value: "str | Pooling") -> "Pooling":
+        if isinstance(value, Pooling):
+            return value
+        aliases = {"eos": "last-token", "last": "last-token", "lasttoken": "last-token",
+                   "last_token": "last-token", "weighted_mean": "weighted-mean", "sgpt": "weighted-mean"}
+        key = str(value).strip().lower()
+        key = aliases.get(key, key)
+        for p in cls:
+            if p.value == key:
+                return p
+        valid = ", ".join(p.value for p in cls)
+        raise InvalidArgument(f"pooling: unknown value {value!r}; valid values: {valid}", argument="pooling")
+
+
+def _m(mask: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    return mask.to(h.dtype).unsqueeze(-1)
+
+
+def mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = _m(mask, h)
+    return (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+def first_index(mask: torch.Tensor) -> torch.Tensor:
+    return mask.to(torch.int64).argmax(1)
+
+
+def last_index(mask: torch.Tensor) -> torch.Tensor:
+    n = mask.shape[1]
+    return n - 1 - mask.to(torch.int64).flip(1).argmax(1)
+
+
+def cls(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return h[torch.arange(h.shape[0], device=h.device), first_index(mask)]
+
+
+def last_token(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return h[torch.arange(h.shape[0], device=h.device), last_index(mask)]
+
+
+def weighted_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """SGPT position-weighted mean: token i of n gets weight i / sum(1..n)."""
+    m = mask.to(h.dtype)
+    pos = torch.cumsum(m, dim=1) * m
+    w = (pos / pos.sum(1, keepdim=True).clamp(min=1e-9)).unsqueeze(-1)
+    return (h * w).sum(1)
+
+
+def max_(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    neg = torch.finfo(h.dtype).min
+    return h.masked_fill(mask.unsqueeze(-1) == 0, neg).max(1).values
+
+
+FUNCTIONS = {
+    Pooling.MEAN: mean,
+    Pooling.CLS: cls,
+    Pooling.LAST_TOKEN: last_token,
+    Pooling.WEIGHTED_MEAN: weighted_mean,
+    Pooling.MAX: max_,
+}
+
+
+def pool(mode: "Pooling | str", h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return FUNCTIONS[Pooling.parse(mode)](h, mask)

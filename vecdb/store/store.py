@@ -1,0 +1,289 @@
+"""SQLite (through SQLAlchemy) as the source of truth: collections, documents, vectors."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+from sqlalchemy import Connection, bindparam, create_engine, event, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import CollectionExists
+from ..filters import compile_where
+from . import migrations
+from .lock import WriteLock
+from .schema import collections as T_col
+from .schema import documents as T_doc
+from .schema import tombstones as T_tomb
+
+DB_FILE = "vecdb.sqlite"
+
+
+@dataclass(frozen=True)
+class CollectionRow:
+    id: int
+    name: str
+    spec: str
+    index_config: str
+    last_seq: int
+    created_at: str
+
+
+@dataclass
+class DocWrite:
+    doc_id: str
+    text: str
+    metadata: str | None      # JSON text
+    content_hash: str
+    vector: np.ndarray | None  # None: content unchanged, only metadata may change
+
+
+@dataclass
+class BatchResult:
+    prev_seq: int
+    seq: int
+    added_ids: list[int]
+    added_vectors: list[np.ndarray]
+    removed_ids: list[int]
+    inserted: int = 0
+    replaced: int = 0
+    metadata_only: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    missing_vectors: list[str] | None = None  # content changed under us; embed these and retry
+
+
+class Store:
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.lock = WriteLock(directory / ".write.lock")
+        self.engine = create_engine(f"sqlite:///{directory / DB_FILE}", pool_size=8, max_overflow=32,
+                                    connect_args={"timeout": 60, "check_same_thread": False})
+        event.listen(self.engine, "connect", _on_connect)
+        event.listen(self.engine, "begin", _on_begin)
+        with self.write() as conn:
+            migrations.apply(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- transactions ---------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE) under the writer lock."""
+        with self.lock, self.engine.connect() as conn:
+            conn = conn.execution_options(vecdb_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read transaction: a consistent snapshot."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # ---- collections ----------------------------------------------------
+    def create_collection(self, name: str, spec: str, index_config: str) -> CollectionRow:
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        try:
+            with self.write() as conn:
+                conn.execute(T_col.insert().values(name=name, spec=spec, index_config=index_config,
+                                                   last_seq=0, created_at=now))
+        except IntegrityError:
+            raise CollectionExists(f"name: collection {name!r} already exists", argument="name") from None
+        return self.get_collection(name)
+
+    def get_collection(self, name: str) -> CollectionRow | None:
+        with self.read() as conn:
+            r = conn.execute(select(T_col).where(T_col.c.name == name)).first()
+        return CollectionRow(*r) if r else None
+
+    def list_collections(self) -> list[CollectionRow]:
+        with self.read() as conn:
+            return [CollectionRow(*r) for r in conn.execute(select(T_col).order_by(T_col.c.name))]
+
+    def drop_collection(self, cid: int) -> None:
+        with self.write() as conn:
+            conn.execute(T_tomb.delete().where(T_tomb.c.collection_id == cid))
+            conn.execute(T_doc.delete().where(T_doc.c.collection_id == cid))
+            conn.execute(T_col.delete().where(T_col.c.id == cid))
+
+    def update_collection(self, cid: int, **values) -> None:
+        with self.write() as conn:
+            conn.execute(T_col.update().where(T_col.c.id == cid).values(**values))
+
+    def last_seq(self, cid: int) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(T_col.c.last_seq).where(T_col.c.id == cid)).scalar()
+
+    # ---- documents --------------------------------------------------------
+    def lookup(self, cid: int, doc_ids: Sequence[str], conn: Connection | None = None) -> dict[str, tuple]:
+        """{doc_id: (row_id, content_hash, metadata_json)} for the ids that exist."""
+        q = select(T_doc.c.doc_id, T_doc.c.row_id, T_doc.c.content_hash, T_doc.c.metadata).where(
+            T_doc.c.collection_id == cid, T_doc.c.doc_id.in_(bindparam("ids", expanding=True)))
+        out = {}
+        if conn is None:
+            with self.read() as c:
+                return self.lookup(cid, doc_ids, c)
+        for chunk in _chunks(list(doc_ids), 900):
+            for r in conn.execute(q, {"ids": chunk}):
+                out[r[0]] = (r[1], r[2], r[3])
+        return out
+
+    def write_batch(self, cid: int, writes: Sequence[DocWrite], deletes: Sequence[str] = ()) -> BatchResult:
+        """Upserts and deletes in one transaction. Replaced rows get new row ids."""
+        with self.write() as conn:
+            prev = conn.execute(select(T_col.c.last_seq).where(T_col.c.id == cid)).scalar_one()
+            seq = prev + 1
+            res = BatchResult(prev, prev, [], [], [])
+            existing = self.lookup(cid, [w.doc_id for w in writes] + list(deletes), conn)
+            missing = [w.doc_id for w in writes if w.vector is None and
+                       (w.doc_id not in existing or existing[w.doc_id][1] != w.content_hash)]
+            if missing:
+                res.missing_vectors = missing
+                return res  # nothing written; the caller embeds these and retries
+            base = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'documents'")).scalar() or 0
+            inserts, meta_updates, removed = [], [], []
+            for w in writes:
+                old = existing.get(w.doc_id)
+                if old is not None and old[1] == w.content_hash:
+                    if old[2] != w.metadata:
+                        meta_updates.append({"r": old[0], "m": w.metadata})
+                        res.metadata_only += 1
+                    else:
+                        res.unchanged += 1
+                    continue
+                if old is not None:
+                    removed.append(old[0])
+                    res.replaced += 1
+                else:
+                    res.inserted += 1
+                base += 1
+                inserts.append({"row_id": base, "collection_id": cid, "doc_id": w.doc_id, "text": w.text,
+                                "metadata": w.metadata, "content_hash": w.content_hash,
+                                "vector": np.ascontiguousarray(w.vector, dtype="<f4").tobytes(), "seq": seq})
+                res.added_ids.append(base)
+                res.added_vectors.append(w.vector)
+            for d in deletes:
+                if d in existing:
+                    removed.append(existing[d][0])
+                    res.deleted += 1
+            if removed:
+                conn.execute(T_tomb.insert(), [{"row_id": r, "collection_id": cid, "seq": seq} for r in removed])
+                for chunk in _chunks(removed, 900):
+                    conn.execute(T_doc.delete().where(T_doc.c.row_id.in_(chunk)))
+            if inserts:
+                conn.execute(T_doc.insert(), inserts)
+            if meta_updates:
+                conn.execute(T_doc.update().where(T_doc.c.row_id == bindparam("r")).values(metadata=bindparam("m")),
+                             meta_updates)
+            if inserts or removed:
+                conn.execute(T_col.update().where(T_col.c.id == cid).values(last_seq=seq))
+                res.seq = seq
+            res.removed_ids = removed
+        return res
+
+    def count(self, cid: int) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(T_doc).where(T_doc.c.collection_id == cid)).scalar()
+
+    def counts(self) -> dict[int, int]:
+        with self.engine.connect() as conn:
+            q = select(T_doc.c.collection_id, func.count()).group_by(T_doc.c.collection_id)
+            return {r[0]: r[1] for r in conn.execute(q)}
+
+    def get(self, cid: int, doc_ids: Sequence[str], with_vectors: bool = False) -> dict[str, tuple]:
+        """{doc_id: (text, metadata_json, vector|None)}."""
+        cols = [T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata] + ([T_doc.c.vector] if with_vectors else [])
+        q = select(*cols).where(T_doc.c.collection_id == cid, T_doc.c.doc_id.in_(bindparam("ids", expanding=True)))
+        out = {}
+        with self.read() as conn:
+            for chunk in _chunks(list(doc_ids), 900):
+                for r in conn.execute(q, {"ids": chunk}):
+                    out[r[0]] = (r[1], r[2], np.frombuffer(r[3], dtype="<f4") if with_vectors else None)
+        return out
+
+    def rows(self, cid: int, row_ids: Sequence[int]) -> dict[int, tuple]:
+        """{row_id: (doc_id, text, metadata_json)}."""
+        q = select(T_doc.c.row_id, T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata).where(
+            T_doc.c.collection_id == cid, T_doc.c.row_id.in_(bindparam("ids", expanding=True)))
+        out = {}
+        with self.read() as conn:
+            for chunk in _chunks([int(r) for r in row_ids], 900):
+                for r in conn.execute(q, {"ids": chunk}):
+                    out[r[0]] = (r[1], r[2], r[3])
+        return out
+
+    def filter_row_ids(self, cid: int, where: dict) -> np.ndarray:
+        q = select(T_doc.c.row_id).where(T_doc.c.collection_id == cid, compile_where(where, T_doc.c.metadata))
+        with self.read() as conn:
+            return np.fromiter((r[0] for r in conn.execute(q)), dtype=np.int64)
+
+    def changes_since(self, cid: int, seq: int, dim: int, chunk: int = 20000
+                      ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Yield (last_seq, removed_ids, added_ids, added_vectors) chunks from one snapshot."""
+        with self.read() as conn:
+            last = conn.execute(select(T_col.c.last_seq).where(T_col.c.id == cid)).scalar_one()
+            removed = np.fromiter((r[0] for r in conn.execute(
+                select(T_tomb.c.row_id).where(T_tomb.c.collection_id == cid, T_tomb.c.seq > seq))), dtype=np.int64)
+            q = (select(T_doc.c.row_id, T_doc.c.vector)
+                 .where(T_doc.c.collection_id == cid, T_doc.c.seq > seq, T_doc.c.seq <= last)
+                 .order_by(T_doc.c.row_id))
+            result = conn.execution_options(yield_per=chunk).execute(q)
+            sent = False
+            for part in result.partitions(chunk):
+                ids = np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part))
+                vecs = np.frombuffer(b"".join(r[1] for r in part), dtype="<f4").reshape(len(part), dim)
+                yield last, (removed if not sent else removed[:0]), ids, vecs
+                sent = True
+            if not sent:
+                yield last, removed, np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
+
+    def iter_documents(self, cid: int, chunk: int = 1000, with_vectors: bool = True) -> Iterator[list[tuple]]:
+        """Chunks of (doc_id, text, metadata_json, content_hash, vector) in row order."""
+        cols = [T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata, T_doc.c.content_hash]
+        cols += [T_doc.c.vector] if with_vectors else []
+        q = select(*cols).where(T_doc.c.collection_id == cid).order_by(T_doc.c.row_id)
+        with self.read() as conn:
+            for part in conn.execution_options(yield_per=chunk).execute(q).partitions(chunk):
+                yield [tuple(r) for r in part]
+
+    def iter_row_ids(self, cid: int, chunk: int = 100_000) -> Iterator[list[int]]:
+        q = select(T_doc.c.row_id).where(T_doc.c.collection_id == cid)
+        with self.read() as conn:
+            for part in conn.execution_options(yield_per=chunk).execute(q).partitions(chunk):
+                yield [r[0] for r in part]
+
+    def sizes(self) -> dict[str, int]:
+        out = {}
+        for suffix in ("", "-wal", "-shm"):
+            p = self.directory / (DB_FILE + suffix)
+            out[p.name] = p.stat().st_size if p.exists() else 0
+        return out
+
+
+def _on_connect(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout = 60000")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = FULL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def _on_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("vecdb_write") else "BEGIN")
+
+
+def _chunks(items: list, n: int) -> Iterator[list]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def dumps_metadata(meta: dict | None) -> str | None:
+    return None if meta is None else json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
