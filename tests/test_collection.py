@@ -117,3 +117,14 @@ def test_instruction_template_applies_to_queries_only(db, minilm):
     assert np.allclose(doc, minilm.embed_documents(["coffee"])[0], atol=1e-6)
     q = emb.embed_queries(["coffee"])[0]
     assert np.allclose(q, minilm.embed_documents(["query: coffee"])[0], atol=1e-6)
+
+
+def test_add_with_precomputed_vectors(coll, minilm):
+    vecs = minilm.embed_documents(TEXTS[:3])
+    res = coll.add(TEXTS[:3], ids=["x", "y", "z"], vectors=vecs)
+    assert res.added == 3 and res.embedded == 0
+    assert coll.search("coffee espresso", k=1)[0].id in {"x", "y", "z"}
+    assert np.allclose(coll.get(["y"], include_vectors=True)[0].vector, vecs[1])
+    with pytest.raises(vecdb.InvalidArgument) as e:
+        coll.add(["a"], vectors=np.zeros((1, 5)))
+    assert e.value.argument == "vectors"

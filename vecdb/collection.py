@@ -110,11 +110,13 @@ class Collection:
 
     # ---- writes -----------------------------------------------------------
     def add(self, texts: Sequence[str] | str, ids: Sequence[str] | None = None,
-            metadata: Sequence[dict | None] | dict | None = None, *, batch_size: int = 256,
-            progress: Callable[[int], None] | None = None) -> AddResult:
+            metadata: Sequence[dict | None] | dict | None = None, *, vectors: np.ndarray | None = None,
+            batch_size: int = 256, progress: Callable[[int], None] | None = None) -> AddResult:
         """Upsert documents. Unchanged content (same id, same hash) is not re-embedded.
 
         Without an id (None, or no `ids`), a document's id is derived from its text.
+        `vectors` (n, dim) supplies precomputed embeddings (made with this collection's spec), which
+        are then stored as given instead of running the model (used by import and bulk loads).
         All input is checked before anything is written; then each batch is one transaction."""
         texts = validate.texts(texts)
         hashes = [content_hash(t) for t in texts]
@@ -125,13 +127,22 @@ class Collection:
         metas = [dumps_metadata(m) for m in validate.metadata(metadata, len(texts))]
         if batch_size <= 0:
             raise validate.InvalidArgument("batch_size: must be positive", argument="batch_size")
+        if vectors is not None:
+            vectors = np.asarray(vectors, dtype=np.float32)
+            if vectors.shape != (len(texts), self.spec.dim) or not np.isfinite(vectors).all():
+                raise validate.InvalidArgument(f"vectors: expected a finite array of shape ({len(texts)}, "
+                                               f"{self.spec.dim}), got {vectors.shape}", argument="vectors")
         result = AddResult(ids=list(ids))
         for start in range(0, len(texts), batch_size):
             sl = slice(start, start + batch_size)
             writes = [DocWrite(i, t, m, h, None) for i, t, m, h in zip(ids[sl], texts[sl], metas[sl], hashes[sl])]
-            known = self.store.lookup(self.id, [w.doc_id for w in writes])
-            need = [w for w in writes if w.doc_id not in known or known[w.doc_id][1] != w.content_hash]
-            result.embedded += self._embed_into(need)
+            if vectors is not None:
+                for w, v in zip(writes, vectors[sl]):
+                    w.vector = v
+            else:
+                known = self.store.lookup(self.id, [w.doc_id for w in writes])
+                need = [w for w in writes if w.doc_id not in known or known[w.doc_id][1] != w.content_hash]
+                result.embedded += self._embed_into(need)
             for _ in range(10):
                 res = self.store.write_batch(self.id, writes)
                 if not res.missing_vectors:
