@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from . import embedopts as eo
 from .common import CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db
 
 
@@ -20,17 +21,21 @@ def create(
     name: Annotated[str, typer.Argument(help="Collection name")],
     model: ModelOpt = None,
     pooling: PoolingOpt = None,
-    max_length: Annotated[Optional[int], typer.Option("--max-length", help="Truncate texts to this many tokens")] = None,
-    query_template: Annotated[Optional[str], typer.Option("--instruction", help="Query template, e.g. 'Instruct: {task}\\nQuery: {query}'")] = None,
-    dtype: Annotated[Optional[str], typer.Option("--dtype", help="auto, float32, bfloat16, float16")] = None,
+    instruction: eo.InstructionOpt = None,
+    document_template: eo.DocTemplateOpt = None,
+    max_length: eo.MaxLengthOpt = None,
+    layer: eo.LayerOpt = None,
+    dtype: eo.DtypeOpt = None,
+    padding_side: eo.PaddingOpt = None,
+    exclude_instruction: eo.ExcludeOpt = False,
     index: Annotated[str, typer.Option("--index", help="Index type")] = "flat",
     db: DbOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Create a collection and record its embedding spec."""
+    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
     with open_db(db) as database:
-        coll = database.create_collection(name, model or "minilm", pooling=pooling, index=index,
-                                          max_length=max_length, query_template=query_template, dtype=dtype)
+        coll = database.create_collection(name, model or "minilm", pooling=pooling, index=index, **opts)
         spec = json.loads(coll.spec.to_json())
     if fmt == Format.json:
         emit([], fmt, [], as_object={"name": name, "spec": spec})

@@ -94,7 +94,7 @@ def emit(rows: list[dict], fmt: Format, columns: list[str], *, as_object: Any = 
             table.add_column(c, overflow="fold")
         for r in rows:
             table.add_row(*[_cell(r.get(c)) for c in columns])
-        Console(soft_wrap=False).print(table)
+        Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def _cell(v: Any, csv_mode: bool = False) -> str:

@@ -9,6 +9,7 @@ import typer
 
 from vecdb.errors import InvalidArgument
 
+from . import embedopts as eo
 from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db,
                      parse_json_object, progress_bar, read_stdin_text, read_text_file)
 
@@ -47,6 +48,13 @@ def add(
     metadata: Annotated[Optional[str], typer.Option("--metadata", help="JSON object stored with every document")] = None,
     model: ModelOpt = None,
     pooling: PoolingOpt = None,
+    instruction: eo.InstructionOpt = None,
+    document_template: eo.DocTemplateOpt = None,
+    max_length: eo.MaxLengthOpt = None,
+    layer: eo.LayerOpt = None,
+    dtype: eo.DtypeOpt = None,
+    padding_side: eo.PaddingOpt = None,
+    exclude_instruction: eo.ExcludeOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per transaction")] = 256,
     db: DbOpt = None,
     collection: CollectionOpt = "default",
@@ -72,11 +80,12 @@ def add(
     if not docs:
         raise InvalidArgument("texts: nothing to add; give texts, '-', --file or --jsonl", argument="texts")
 
+    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
     with open_db(db) as database:
         if database.has_collection(collection):
-            coll = database.get_collection(collection, model=model, pooling=pooling)
+            coll = database.get_collection(collection, model=model, pooling=pooling, **opts)
         else:
-            coll = database.create_collection(collection, model or "minilm", pooling=pooling)
+            coll = database.create_collection(collection, model or "minilm", pooling=pooling, **opts)
         id_list = [d[0] for d in docs]
         with progress_bar(len(docs), f"adding to {collection}") as advance:
             res = coll.add([d[1] for d in docs], ids=id_list if any(i is not None for i in id_list) else None,

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import validate
 from .embed import Embedder, embedder_for_spec
-from .errors import SpecMismatch
+from .errors import CollectionNotFound, SpecMismatch
 from .filters import validate as validate_where
 from .index import VectorIndex, create_index, persist
 from .spec import EmbeddingSpec
@@ -98,7 +98,8 @@ class Collection:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            emb = embedder_for_spec(self.spec, device=self.db.device)
+            pooler = self.db.pooler_dir(self.spec.pooling_weights_hash)
+            emb = embedder_for_spec(self.spec, device=self.db.device, pooler_path=str(pooler) if pooler else None)
             self.check_embedder(emb)
             self._embedder = emb
         return self._embedder
@@ -236,7 +237,7 @@ class Collection:
         if self._index is not None:
             return
         loaded = persist.load(self.index_path, self.index_config, self.spec.dim)
-        last = self.store.last_seq(self.id) or 0
+        last = self._last_seq()
         if loaded is not None and loaded[1] <= last:
             self._index, self._stamp = loaded
         else:
@@ -244,10 +245,17 @@ class Collection:
             self._unsaved = 1
         self._catch_up()
 
+    def _last_seq(self) -> int:
+        last = self.store.last_seq(self.id)
+        if last is None:
+            raise CollectionNotFound(f"collection: {self.name!r} no longer exists (dropped or re-embedded); "
+                                     "open it again", argument="collection")
+        return last
+
     def _sync(self) -> None:
         """Bring the in-memory index up to the last committed change."""
         self._ensure_index()
-        last = self.store.last_seq(self.id) or 0
+        last = self._last_seq()
         if last < self._stamp:  # the database went back in time: rebuild
             self.rebuild_index()
         elif last > self._stamp:

@@ -56,6 +56,7 @@ class Database:
             if embedder is None:
                 embedder = load_embedder(EmbedderOptions(model=model, pooling=pooling).merged(**embedder_options),
                                          device=self.device)
+            self._keep_pooler(embedder)
             row = self.store.create_collection(name, embedder.spec.to_json(), json.dumps(index_config, sort_keys=True))
             coll = Collection(self, row, embedder)
             self._collections[name] = coll
@@ -80,9 +81,25 @@ class Database:
         if embedder is not None:
             coll.check_embedder(embedder)
         elif explicit:
-            emb = load_embedder(EmbedderOptions.from_spec(coll.spec).merged(**explicit), device=self.device)
+            pooler = self.pooler_dir(coll.spec.pooling_weights_hash)
+            emb = load_embedder(EmbedderOptions.from_spec(coll.spec, str(pooler) if pooler else None).merged(**explicit),
+                                device=self.device)
             coll.check_embedder(emb)
         return coll
+
+    def pooler_dir(self, weights_hash: str | None) -> Path | None:
+        """Where a collection's trainable pooling layer is kept (saved with the database)."""
+        if not weights_hash:
+            return None
+        return self.directory / "poolers" / weights_hash.split(":")[-1][:32]
+
+    def _keep_pooler(self, embedder: Embedder) -> None:
+        pooler = getattr(embedder, "pooler", None)
+        folder = self.pooler_dir(embedder.spec.pooling_weights_hash)
+        if pooler is not None and folder is not None and not (folder / "vecdb_pooler.safetensors").exists():
+            tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+            pooler.save(tmp)
+            os.replace(tmp, folder)
 
     def get_or_create_collection(self, name: str, model: str = DEFAULT_MODEL, **kwargs) -> Collection:
         return self.create_collection(name, model, exist_ok=True, **kwargs)
@@ -113,6 +130,18 @@ class Database:
                 with coll._lock:
                     coll._index, coll._unsaved = None, 0
             path.unlink(missing_ok=True)
+
+    def reembed(self, name: str, model: str | None = None, *, pooling: str | None = None,
+                embedder: Embedder | None = None, batch_size: int = 256, progress=None, **embedder_options):
+        """Move a collection to a new embedding spec; see vecdb.reembed."""
+        from .reembed import reembed
+
+        return reembed(self, name, model=model, pooling=pooling, embedder=embedder, batch_size=batch_size,
+                       progress=progress, **embedder_options)
+
+    def _forget(self, name: str) -> None:
+        with self._lock:
+            self._collections.pop(name, None)
 
     # ---- lifecycle -------------------------------------------------------
     def save(self) -> None:

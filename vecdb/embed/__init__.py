@@ -25,8 +25,8 @@ def load_embedder(options: EmbedderOptions | None = None, *, device: str | None 
         return emb
 
 
-def embedder_for_spec(spec: EmbeddingSpec, device: str | None = None) -> Embedder:
-    return load_embedder(EmbedderOptions.from_spec(spec), device=device)
+def embedder_for_spec(spec: EmbeddingSpec, device: str | None = None, pooler_path: str | None = None) -> Embedder:
+    return load_embedder(EmbedderOptions.from_spec(spec, pooler_path), device=device)
 
 
 __all__ = ["Embedder", "EmbedderOptions", "HFEmbedder", "Pooling", "PRESETS", "Preset", "DEFAULT_MODEL",

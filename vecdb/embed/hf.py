@@ -1,9 +1,10 @@
 """Transformer embedder: any HF encoder or decoder, pooled into one vector per text."""
 from __future__ import annotations
 
-import queue
+import hashlib
 import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -11,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InvalidArgument
-from ..spec import EmbeddingSpec
+from ..spec import INSTRUCT_TEMPLATE, EmbeddingSpec
+from . import batching, trainable
 from .base import Embedder, Progress
 from .device import DTYPES, resolve_device, resolve_dtype
 from .pooling import Pooling, pool
@@ -20,11 +22,19 @@ from .weights import weights_hash
 
 ENCODER_TYPES = {"bert", "roberta", "xlm-roberta", "mpnet", "distilbert", "deberta", "deberta-v2",
                  "electra", "albert", "camembert", "nomic_bert", "modernbert", "new", "e5"}
+DECODER_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "gpt2"}
+
+# Named templates: `--document-template prompteol` etc.
+TEMPLATES = {
+    "query": {"prompteol": 'This sentence : "{query}" means in one word:"', "instruct": INSTRUCT_TEMPLATE,
+              "plain": "{query}"},
+    "document": {"prompteol": 'This sentence : "{text}" means in one word:"', "plain": "{text}"},
+}
 
 
 @dataclass(frozen=True)
 class EmbedderOptions:
-    """What a caller may choose. None means the preset's (or the model's) default."""
+    """What a caller may choose. None means the folder's, the preset's or the model's default."""
     model: str = "minilm"
     pooling: str | None = None
     max_length: int | None = None
@@ -36,21 +46,26 @@ class EmbedderOptions:
     dtype: str | None = "auto"
     normalize: bool = True
     exclude_instruction: bool = False
+    pooler_path: str | None = None  # folder with trainable pooler weights (a collection's copy)
 
     @classmethod
-    def from_spec(cls, spec: EmbeddingSpec) -> "EmbedderOptions":
+    def from_spec(cls, spec: EmbeddingSpec, pooler_path: str | None = None) -> "EmbedderOptions":
         return cls(model=spec.model, pooling=spec.pooling, max_length=spec.max_length,
                    padding_side=spec.padding_side, append_eos=spec.append_eos, layer=spec.layer,
                    query_template=spec.query_template, document_template=spec.document_template,
-                   dtype=spec.dtype, normalize=spec.normalize, exclude_instruction=spec.exclude_instruction)
+                   dtype=spec.dtype, normalize=spec.normalize, exclude_instruction=spec.exclude_instruction,
+                   pooler_path=pooler_path)
 
     def merged(self, **explicit) -> "EmbedderOptions":
         return replace(self, **{k: v for k, v in explicit.items() if v is not None})
 
 
-def _check_template(value: str, field: str, required: str) -> str:
+def _template(value: str, kind: str, required: str) -> str:
+    value = TEMPLATES[kind].get(value, value)
+    field = f"{kind}_template"
     if required not in value:
-        raise InvalidArgument(f"{field}: template must contain {required}", argument=field)
+        raise InvalidArgument(f"{field}: template must contain {required} (or be one of "
+                              f"{', '.join(TEMPLATES[kind])})", argument=field)
     try:
         value.format(query="q", text="t", task="x")
     except (KeyError, IndexError, ValueError) as e:
@@ -59,68 +74,102 @@ def _check_template(value: str, field: str, required: str) -> str:
     return value
 
 
+def _load_model(resolved: ResolvedModel, dtype: torch.dtype):
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(resolved.weights_path), dtype=dtype)
+    if resolved.base is not None and (resolved.path / "adapter_config.json").exists():
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(resolved.path)).merge_and_unload()
+    return model
+
+
+def _weights_hash(resolved: ResolvedModel) -> str:
+    own = weights_hash(resolved.path)
+    if resolved.base is None:
+        return own
+    return "sha256:" + hashlib.sha256((_weights_hash(resolved.base) + own).encode()).hexdigest()
+
+
 class HFEmbedder(Embedder):
     """Loads AutoTokenizer + AutoModel from a local folder and pools hidden states."""
 
     def __init__(self, resolved: ResolvedModel, options: EmbedderOptions, device: str | None = None,
                  token_budget: int | None = None):
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
-        preset = resolved.preset
+        d = resolved.option_defaults()
         self.device = resolve_device(device)
-        config = AutoConfig.from_pretrained(str(resolved.path))
+        config = AutoConfig.from_pretrained(str(resolved.weights_path))
         archs = getattr(config, "architectures", None) or []
         self.is_decoder = config.model_type not in ENCODER_TYPES and (
             any(a.endswith("ForCausalLM") for a in archs) or bool(getattr(config, "is_decoder", False))
-            or config.model_type in {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "gpt2"})
+            or config.model_type in DECODER_TYPES)
 
-        pooling = Pooling.parse(options.pooling or (preset.pooling if preset else
-                                                   (Pooling.LAST_TOKEN if self.is_decoder else Pooling.MEAN)))
-        padding = (options.padding_side or (preset.padding_side if preset else
-                                            ("left" if self.is_decoder else "right"))).lower()
+        pooling = Pooling.parse(options.pooling or d.get("pooling") or
+                                (Pooling.LAST_TOKEN if self.is_decoder else Pooling.MEAN))
+        padding = (options.padding_side or d.get("padding_side") or ("left" if self.is_decoder else "right")).lower()
         if padding not in ("left", "right"):
             raise InvalidArgument(f"padding_side: must be left or right, got {padding!r}", argument="padding_side")
         if not self.is_decoder and padding == "left":
             raise InvalidArgument("padding_side: encoder models pad on the right", argument="padding_side")
         dtype = resolve_dtype(options.dtype, self.device)
 
-        self.tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
+        self.tokenizer = AutoTokenizer.from_pretrained(str(resolved.tokenizer_path))
         self.tokenizer.padding_side = padding
-        model_max = getattr(self.tokenizer, "model_max_length", 512) or 512
-        max_length = options.max_length or (preset.max_length if preset else min(int(model_max), 512))
-        if not isinstance(max_length, int) or max_length < 2:
+        model_max = min(int(getattr(self.tokenizer, "model_max_length", 512) or 512), 512)
+        max_length = options.max_length or d.get("max_length") or model_max
+        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
             raise InvalidArgument(f"max_length: must be an integer >= 2, got {max_length!r}", argument="max_length")
-        append_eos = options.append_eos if options.append_eos is not None else (
-            preset.append_eos if preset else (self.is_decoder and pooling == Pooling.LAST_TOKEN))
+        append_eos = options.append_eos
+        if append_eos is None:  # decoders read the whole text only at EOS, so last-token pooling needs one
+            append_eos = resolved.defaults.get("append_eos", self.is_decoder and pooling == Pooling.LAST_TOKEN)
         self.eos_id = self.tokenizer.eos_token_id
         if append_eos and self.eos_id is None:
             raise InvalidArgument("append_eos: the tokenizer has no EOS token", argument="append_eos")
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.eos_id if self.eos_id is not None else 0)
-        query_template = _check_template(options.query_template or (preset.query_template if preset else "{query}"),
-                                         "query_template", "{query}")
-        document_template = _check_template(options.document_template or "{text}", "document_template", "{text}")
+        query_template = _template(options.query_template or d.get("query_template") or "{query}", "query", "{query}")
+        document_template = _template(options.document_template or d.get("document_template") or "{text}",
+                                      "document", "{text}")
 
-        model = AutoModel.from_pretrained(str(resolved.path), dtype=DTYPES[dtype])
-        self.model = model.to(self.device).eval()
+        self.model = _load_model(resolved, DTYPES[dtype]).to(self.device).eval()
         n_layers = getattr(config, "num_hidden_layers", None)
         if options.layer != -1 and (n_layers is None or not -n_layers - 1 <= options.layer <= n_layers):
             raise InvalidArgument(f"layer: must be between {-(n_layers or 0) - 1} and {n_layers}, got {options.layer}",
                                   argument="layer")
-        dim = int(getattr(config, "hidden_size", 0) or model.get_input_embeddings().embedding_dim)
+        hidden = int(getattr(config, "hidden_size", 0) or self.model.get_input_embeddings().embedding_dim)
+        self.pooler = self._pooler(pooling, hidden, resolved, options)
         self.spec = EmbeddingSpec(
-            model=resolved.name, weights_hash=weights_hash(resolved.path), pooling=pooling.value, dim=dim,
-            normalize=options.normalize, max_length=max_length, padding_side=padding, append_eos=bool(append_eos),
-            layer=options.layer, query_template=query_template, document_template=document_template, dtype=dtype,
+            model=resolved.name, weights_hash=_weights_hash(resolved), pooling=pooling.value,
+            dim=self.pooler.out_dim if self.pooler else hidden, normalize=options.normalize, max_length=max_length,
+            padding_side=padding, append_eos=bool(append_eos), layer=options.layer, query_template=query_template,
+            document_template=document_template, dtype=dtype,
+            pooling_weights_hash=self.pooler.weights_hash() if self.pooler else None,
             exclude_instruction=options.exclude_instruction)
         self.pooling = pooling
         self.path = resolved.path
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 8192)
         self.max_batch = 512 if self.device.type == "cuda" else 128
         self._lock = threading.Lock()
+
+    def _pooler(self, pooling: Pooling, hidden: int, resolved: ResolvedModel, options: EmbedderOptions):
+        if not pooling.trainable:
+            return None
+        for folder in (options.pooler_path, resolved.path):
+            if trainable.has_pooler(folder):
+                pooler = trainable.load(folder)
+                if pooler.kind != pooling.value or pooler.dim != hidden:
+                    raise InvalidArgument(f"pooling: the pooler in {str(folder)!r} is {pooler.kind!r} over "
+                                          f"{pooler.dim} dims, not {pooling.value!r} over {hidden}", argument="pooling")
+                break
+        else:
+            pooler = trainable.create(pooling.value, hidden)  # untrained: starts as mean pooling
+        return pooler.to(self.device).eval()
 
     # ---- tokenisation -------------------------------------------------
     def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
@@ -138,37 +187,28 @@ class HFEmbedder(Embedder):
         """How many leading tokens of each text fall inside its instruction prefix."""
         enc = self.tokenizer(list(formatted), add_special_tokens=True, truncation=True,
                              max_length=self.spec.max_length, return_offsets_mapping=True)
-        out = []
-        for offsets, n in zip(enc["offset_mapping"], prefix_chars):
-            out.append(sum(1 for (_, e) in offsets if e <= n) if n > 0 else 0)
-        return out
+        return [sum(1 for (_, e) in offs if e <= n) if n > 0 else 0
+                for offs, n in zip(enc["offset_mapping"], prefix_chars)]
 
-    def _batches(self, ids: list[list[int]], skip: list[int] | None) -> Iterator[tuple[np.ndarray, dict]]:
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        i = 0
-        left = self.spec.padding_side == "left"
-        while i < len(order):
-            longest = len(ids[order[i]])
-            size = max(1, min(self.max_batch, self.token_budget // max(longest, 1)))
-            idx = order[i:i + size]
-            i += size
-            width = max(len(ids[j]) for j in idx)
-            input_ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            pool_mask = None
-            if skip is not None:
-                pool_mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for r, j in enumerate(idx):
-                seq = ids[j]
-                start = width - len(seq) if left else 0
-                input_ids[r, start:start + len(seq)] = torch.tensor(seq, dtype=torch.long)
-                mask[r, start:start + len(seq)] = 1
-                if pool_mask is not None:
-                    pool_mask[r, start + min(skip[j], len(seq) - 1):start + len(seq)] = 1
-            yield np.asarray(idx), {"input_ids": input_ids, "attention_mask": mask, "pool_mask": pool_mask}
+    def _format(self, texts: Sequence[str], kind: str, task: str | None) -> tuple[list[str], list[int] | None]:
+        if kind == "document":
+            return [self.spec.format_document(t) for t in texts], None
+        formatted = [self.spec.format_query(q, task) for q in texts]
+        if self.spec.exclude_instruction and self.pooling in (Pooling.MEAN, Pooling.WEIGHTED_MEAN, Pooling.MAX,
+                                                              Pooling.LINEAR, Pooling.ATTENTION):
+            tail = len(self.spec.query_template.split("{query}", 1)[1])
+            return formatted, [len(f) - len(q) - tail for f, q in zip(formatted, texts)]
+        return formatted, None
+
+    def tokenize_batch(self, texts: Sequence[str], kind: str = "document", task: str | None = None) -> dict:
+        """One padded batch (for training): input_ids, attention_mask, pool_mask."""
+        formatted, prefix = self._format(texts, kind, task)
+        skip = self._prefix_tokens(formatted, prefix) if prefix is not None else None
+        return batching.pad(self._tokenize(formatted), self.pad_id, self.spec.padding_side == "left", skip)
 
     # ---- model --------------------------------------------------------
-    def _forward(self, batch: dict) -> torch.Tensor:
+    def forward(self, batch: dict) -> torch.Tensor:
+        """Pooled (and normalised) vectors for a padded batch; differentiable outside inference_mode."""
         mask = batch["attention_mask"].to(self.device)
         kwargs = {"input_ids": batch["input_ids"].to(self.device), "attention_mask": mask}
         if self.is_decoder:
@@ -183,89 +223,48 @@ class HFEmbedder(Embedder):
         else:
             h = out.hidden_states[layer].float()
             h = F.layer_norm(h, h.shape[-1:])
-        pm = batch["pool_mask"]
-        v = pool(self.pooling, h, pm.to(self.device) if pm is not None else mask)
-        if self.spec.normalize:
-            v = F.normalize(v, p=2, dim=-1)
-        return v
+        pm = batch.get("pool_mask")
+        pm = pm.to(self.device) if pm is not None else mask
+        v = self.pooler(h, pm) if self.pooler is not None else pool(self.pooling, h, pm)
+        return F.normalize(v, p=2, dim=-1) if self.spec.normalize else v
 
-    def _embed(self, formatted: list[str], prefix_chars: list[int] | None, progress: Progress | None) -> np.ndarray:
-        out = np.zeros((len(formatted), self.spec.dim), dtype=np.float32)
-        if not formatted:
+    def _forward_safe(self, batch: dict) -> torch.Tensor:
+        """On CUDA out-of-memory, halve the batch (and the token budget) and retry."""
+        try:
+            return self.forward(batch)
+        except torch.OutOfMemoryError:
+            if batch["input_ids"].shape[0] <= 1:
+                raise
+            torch.cuda.empty_cache()
+            self.token_budget = max(self.token_budget // 2, self.spec.max_length)
+            a, b = batching.split(batch)
+            return torch.cat([self._forward_safe(a), self._forward_safe(b)])
+
+    def _embed(self, texts: Sequence[str], kind: str, task: str | None, progress: Progress | None) -> np.ndarray:
+        out = np.zeros((len(texts), self.spec.dim), dtype=np.float32)
+        if not len(texts):
             return out
         window = 4096
-        chunks = [formatted[s:s + window] for s in range(0, len(formatted), window)]
 
-        def produce() -> Iterator[tuple[int, np.ndarray, dict]]:
-            for c, chunk in enumerate(chunks):
-                ids = self._tokenize(chunk)
-                skip = None
-                if prefix_chars is not None:
-                    skip = self._prefix_tokens(chunk, prefix_chars[c * window:(c + 1) * window])
-                for idx, batch in self._batches(ids, skip):
-                    yield c * window, idx, batch
+        def produce() -> Iterator[tuple[np.ndarray, dict]]:
+            for base in range(0, len(texts), window):
+                formatted, prefix = self._format(texts[base:base + window], kind, task)
+                ids = self._tokenize(formatted)
+                skip = self._prefix_tokens(formatted, prefix) if prefix is not None else None
+                for idx in batching.plan([len(x) for x in ids], self.token_budget, self.max_batch):
+                    yield base + idx, batching.pad([ids[i] for i in idx], self.pad_id,
+                                                   self.spec.padding_side == "left",
+                                                   [skip[i] for i in idx] if skip is not None else None)
 
         with self._lock, torch.inference_mode():
-            for base, idx, batch in _prefetch(produce(), depth=2):
-                out[base + idx] = self._forward(batch).cpu().numpy()
+            for idx, batch in batching.prefetch(produce(), depth=2):
+                out[idx] = self._forward_safe(batch).float().cpu().numpy()
                 if progress:
                     progress(len(idx))
         return out
 
     def embed_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        return self._embed([self.spec.format_document(t) for t in texts], None, progress)
+        return self._embed(list(texts), "document", None, progress)
 
     def embed_queries(self, queries: Sequence[str], task: str | None = None) -> np.ndarray:
-        formatted = [self.spec.format_query(q, task) for q in queries]
-        prefix = None
-        if self.spec.exclude_instruction and self.pooling in (Pooling.MEAN, Pooling.WEIGHTED_MEAN, Pooling.MAX):
-            prefix = [len(f) - len(q) - _suffix_len(self.spec.query_template) for f, q in zip(formatted, queries)]
-        return self._embed(formatted, prefix, None)
-
-
-def _suffix_len(template: str) -> int:
-    return len(template.split("{query}", 1)[1])
-
-
-_END = object()
-
-
-def _prefetch(gen: Iterator, depth: int = 2) -> Iterator:
-    """Run a generator in a thread, `depth` items ahead (tokenise while the model runs)."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    err: list[BaseException] = []
-    stop = threading.Event()
-
-    def worker():
-        try:
-            for item in gen:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-        except BaseException as e:  # re-raised in the consumer
-            err.append(e)
-        finally:
-            while not stop.is_set():
-                try:
-                    q.put(_END, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-
-    t = threading.Thread(target=worker, daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _END:
-                break
-            yield item
-    finally:
-        stop.set()
-    if err:
-        raise err[0]
+        return self._embed(list(queries), "query", task, None)

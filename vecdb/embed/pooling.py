@@ -19,6 +19,12 @@ class Pooling(str, Enum):
     LAST_TOKEN = "last-token"
     WEIGHTED_MEAN = "weighted-mean"
     MAX = "max"
+    ATTENTION = "attention"  # trainable: see trainable.py
+    LINEAR = "linear"        # trainable: mean + learned projection
+
+    @property
+    def trainable(self) -> bool:
+        return self in (Pooling.ATTENTION, Pooling.LINEAR)
 
     @classmethod
     def parse(cls, value: "str | Pooling") -> "Pooling":
@@ -84,4 +90,7 @@ FUNCTIONS = {
 
 
 def pool(mode: "Pooling | str", h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return FUNCTIONS[Pooling.parse(mode)](h, mask)
+    mode = Pooling.parse(mode)
+    if mode.trainable:
+        raise InvalidArgument(f"pooling: {mode.value!r} is a trainable layer, not a pure function", argument="pooling")
+    return FUNCTIONS[mode](h, mask)

@@ -120,11 +120,66 @@ def _hub_cached(hub_id: str) -> Path | None:
         return None
 
 
+MODEL_FILE = "vecdb_model.json"   # {"base_model": preset|folder|hub id, "adapter": "lora"|null}
+SPEC_FILE = "vecdb_spec.json"     # default embedding options for a folder (written by `vecdb train`)
+
+
 @dataclass(frozen=True)
 class ResolvedModel:
     name: str            # what the user asked for, recorded in the spec
-    path: Path           # a local folder holding config, tokenizer and weights
+    path: Path           # a local folder holding config (or a base reference), tokenizer and weights
     preset: Preset | None
+    base: "ResolvedModel | None" = None   # for adapter / pooler-only folders
+    defaults: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def weights_path(self) -> Path:
+        """The folder whose config.json and full weights are loaded."""
+        return self.base.weights_path if self.base else self.path
+
+    @property
+    def tokenizer_path(self) -> Path:
+        if (self.path / "tokenizer_config.json").exists() or (self.path / "tokenizer.json").exists():
+            return self.path
+        return self.base.tokenizer_path if self.base else self.path
+
+    def option_defaults(self) -> dict:
+        """Embedding options from the folder's vecdb_spec.json, else the preset's."""
+        out = {}
+        if self.preset:
+            p = self.preset
+            out = {"pooling": p.pooling.value, "padding_side": p.padding_side, "max_length": p.max_length,
+                   "query_template": p.query_template, "append_eos": p.append_eos}
+        if self.base:
+            out.update(self.base.option_defaults())
+        out.update({k: v for k, v in self.defaults.items() if v is not None})
+        return out
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise ModelNotAvailable(f"model: cannot read {str(path)!r}", argument="model") from None
+    if not isinstance(data, dict):
+        raise ModelNotAvailable(f"model: {str(path)!r} must hold a JSON object", argument="model")
+    return data
+
+
+def _resolve_folder(model: str, p: Path) -> ResolvedModel:
+    defaults = _read_json(p / SPEC_FILE) if (p / SPEC_FILE).exists() else {}
+    if (p / MODEL_FILE).exists():
+        info = _read_json(p / MODEL_FILE)
+        base_name = info.get("base_model")
+        if not isinstance(base_name, str) or not base_name:
+            raise ModelNotAvailable(f"model: {str(p / MODEL_FILE)!r} has no base_model", argument="model")
+        base = resolve(base_name)
+        return ResolvedModel(model, p.resolve(), None, base, defaults)
+    if not (p / "config.json").exists():
+        raise ModelNotAvailable(f"model: folder {model!r} has no config.json", argument="model")
+    return ResolvedModel(model, p.resolve(), None, None, defaults)
 
 
 def resolve(model: str) -> ResolvedModel:
@@ -141,9 +196,7 @@ def resolve(model: str) -> ResolvedModel:
         return ResolvedModel(model, path, preset)
     p = Path(model).expanduser()
     if p.is_dir():
-        if not (p / "config.json").exists():
-            raise ModelNotAvailable(f"model: folder {model!r} has no config.json", argument="model")
-        return ResolvedModel(model, p.resolve(), None)
+        return _resolve_folder(model, p)
     if p.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
         raise ModelNotAvailable(f"model: {model!r} is not a model folder", argument="model")
     if "/" not in model:

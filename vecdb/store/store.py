@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import CollectionExists
+from ..errors import CollectionExists, CollectionNotFound
 from ..filters import compile_where
 from . import migrations
 from .lock import WriteLock
@@ -112,6 +112,17 @@ class Store:
             conn.execute(T_doc.delete().where(T_doc.c.collection_id == cid))
             conn.execute(T_col.delete().where(T_col.c.id == cid))
 
+    def swap_names(self, old_id: int, new_id: int, name: str, retired: str) -> None:
+        """Atomically give `name` to collection new_id and rename old_id to `retired`."""
+        with self.write() as conn:
+            conn.execute(T_col.update().where(T_col.c.id == old_id).values(name=retired))
+            conn.execute(T_col.update().where(T_col.c.id == new_id).values(name=name))
+
+    def get_collection_by_id(self, cid: int) -> CollectionRow | None:
+        with self.read() as conn:
+            r = conn.execute(select(T_col).where(T_col.c.id == cid)).first()
+        return CollectionRow(*r) if r else None
+
     def update_collection(self, cid: int, **values) -> None:
         with self.write() as conn:
             conn.execute(T_col.update().where(T_col.c.id == cid).values(**values))
@@ -137,7 +148,10 @@ class Store:
     def write_batch(self, cid: int, writes: Sequence[DocWrite], deletes: Sequence[str] = ()) -> BatchResult:
         """Upserts and deletes in one transaction. Replaced rows get new row ids."""
         with self.write() as conn:
-            prev = conn.execute(select(T_col.c.last_seq).where(T_col.c.id == cid)).scalar_one()
+            prev = conn.execute(select(T_col.c.last_seq).where(T_col.c.id == cid)).scalar()
+            if prev is None:
+                raise CollectionNotFound("collection: it no longer exists (dropped or re-embedded); open it again",
+                                         argument="collection")
             seq = prev + 1
             res = BatchResult(prev, prev, [], [], [])
             existing = self.lookup(cid, [w.doc_id for w in writes] + list(deletes), conn)

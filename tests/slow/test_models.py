@@ -1,0 +1,62 @@
+"""Real packaged models: MiniLM parity with sentence-transformers; SmolLM2 from its GGUF, offline."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+TEXTS = [
+    "Aspirin reduces the risk of heart attack in some patients.",
+    "The mitochondria is the powerhouse of the cell.",
+    "Transformers process tokens with self-attention layers stacked many times over.",
+    "short",
+    "A considerably longer sentence " * 40,
+]
+
+
+@pytest.mark.slow
+def test_minilm_matches_sentence_transformers(minilm_fp32):
+    from sentence_transformers import SentenceTransformer
+
+    from vecdb.embed.presets import PRESETS
+
+    st = SentenceTransformer(str(PRESETS["minilm"].local_path()), device="cpu")
+    ref = st.encode(TEXTS, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+    ours = minilm_fp32.embed_documents(TEXTS)
+    cos = (ref * ours).sum(1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(ours, axis=1)
+    assert cos.min() >= 0.9999, cos
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pooling,side", [("last-token", "left"), ("last-token", "right"), ("mean", "left"),
+                                          ("weighted-mean", "right")])
+def test_smollm2_batch_invariance(pooling, side):
+    from vecdb.embed import load_embedder
+
+    emb = load_embedder(model="smollm2-135m", pooling=pooling, padding_side=side, dtype="float32")
+    assert emb.spec.dim == 576 and emb.is_decoder
+    batch = emb.embed_documents(TEXTS)
+    single = np.stack([emb.embed_documents([t])[0] for t in TEXTS])
+    assert np.abs(batch - single).max() <= 1e-4
+
+
+@pytest.mark.slow
+def test_smollm2_cli_offline(tmp_path):
+    env = dict(os.environ, VECDB_PATH=str(tmp_path / "db"), HF_HUB_OFFLINE="1")
+    exe = [sys.executable, "-m", "cli.main"]
+    docs = ["The Eiffel Tower is a landmark in Paris.", "Photosynthesis happens in plant leaves.",
+            "The stock market fell sharply on Monday."]
+    p = subprocess.run(exe + ["add", "--model", "smollm2-135m", "--pooling", "last-token", *docs], env=env,
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run(exe + ["search", "Where is the Eiffel Tower?", "--format", "json", "-k", "3"], env=env,
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    hits = json.loads(p.stdout)
+    assert len(hits) == 3 and {h["text"] for h in hits} == set(docs)
+    p = subprocess.run(exe + ["info", "--format", "json"], env=env, capture_output=True, text=True)
+    spec = json.loads(p.stdout)["spec"]
+    assert spec["model"] == "smollm2-135m" and spec["pooling"] == "last-token" and spec["append_eos"]
+    assert spec["query_template"].startswith("Instruct: {task}")
