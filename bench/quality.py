@@ -1,0 +1,158 @@
+"""SciFact nDCG@10 for each offline preset and pooling mode (the README's quality table).
+
+    python bench/quality.py [--configs minilm:mean,smollm2-135m:last-token,...] [--dtype auto]
+
+Each configuration embeds the whole corpus (title + " " + text, max 256 tokens) and the 300 test queries
+(with the preset's query template), ranks by exact cosine and scores with pytrec_eval. Writes
+bench/results/quality.{json,png}. Not a timed test; smollm2 configurations take ~20 minutes each on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact"))
+OUT = ROOT / "bench" / "results"
+
+CONFIGS = {
+    "minilm:mean": dict(model="minilm", pooling="mean"),
+    "minilm:cls": dict(model="minilm", pooling="cls"),
+    "minilm:weighted-mean": dict(model="minilm", pooling="weighted-mean"),
+    "smollm2-135m:mean": dict(model="smollm2-135m", pooling="mean"),
+    "smollm2-135m:last-token": dict(model="smollm2-135m", pooling="last-token"),
+    "smollm2-135m:last-token+prompteol": dict(model="smollm2-135m", pooling="last-token",
+                                             document_template="prompteol", query_template="prompteol"),
+    "smollm2-135m:weighted-mean": dict(model="smollm2-135m", pooling="weighted-mean"),
+}
+
+
+def evaluate(options: dict, dtype: str) -> dict:
+    from vecdb import evaluate as ev
+    from vecdb.embed import load_embedder
+
+    emb = load_embedder(dtype=dtype, **options)
+    ids, texts = [], []
+    for chunk in ev.iter_corpus(SCIFACT):
+        ids += [c[0] for c in chunk]
+        texts += [c[1] for c in chunk]
+    t = time.perf_counter()
+    docs = emb.embed_documents(texts)
+    seconds = time.perf_counter() - t
+    qrels = ev.load_qrels(SCIFACT, "test")
+    queries = ev.load_queries(SCIFACT)
+    qids = sorted(qrels)
+    qv = emb.embed_queries([queries[q] for q in qids])
+    scores = qv @ docs.T
+    top = np.argsort(-scores, axis=1)[:, :100]
+    run = {q: {ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(qids)}
+    m = ev.score(run, qrels)
+    return {**{k: round(v, 4) for k, v in m.items()}, "dtype": emb.spec.dtype, "docs_per_s": round(len(texts) / seconds, 2),
+            "query_template": emb.spec.query_template, "document_template": emb.spec.document_template}
+
+
+def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str]) -> dict[str, np.ndarray]:
+    """One forward pass with EOS appended; last-token reads the EOS, the other poolings leave it out.
+
+    In a causal decoder no token attends to a later one, so leaving the EOS out of the mean gives the
+    same vectors as a run without the EOS (texts are truncated at max_length - 1 tokens either way)."""
+    import torch
+    import torch.nn.functional as F
+
+    from vecdb.embed import batching
+    from vecdb.embed.pooling import last_index, pool
+
+    formatted, _ = emb._format(texts, kind, None)
+    ids = emb._tokenize(formatted)
+    out = {p: np.zeros((len(texts), emb.spec.dim), np.float32) for p in poolings}
+    with torch.inference_mode():
+        for idx in batching.plan([len(x) for x in ids], emb.token_budget, emb.max_batch):
+            batch = batching.pad([ids[i] for i in idx], emb.pad_id, emb.spec.padding_side == "left")
+            mask = batch["attention_mask"]
+            hidden = emb.model(input_ids=batch["input_ids"], attention_mask=mask, use_cache=False,
+                               position_ids=(mask.cumsum(1) - 1).clamp(min=0)).last_hidden_state.float()
+            no_eos = mask.clone()
+            no_eos[torch.arange(len(idx)), last_index(mask)] = 0
+            for p in poolings:
+                v = pool(p, hidden, mask if p == "last-token" else no_eos)
+                out[p][idx] = F.normalize(v, dim=-1).numpy()
+    return out
+
+
+def evaluate_multi(model: str, poolings: list[str], dtype: str) -> dict[str, dict]:
+    from vecdb import evaluate as ev
+    from vecdb.embed import load_embedder
+
+    emb = load_embedder(model=model, pooling="last-token", dtype=dtype)
+    assert emb.is_decoder and emb.spec.append_eos
+    ids, texts = [], []
+    for chunk in ev.iter_corpus(SCIFACT):
+        ids += [c[0] for c in chunk]
+        texts += [c[1] for c in chunk]
+    t = time.perf_counter()
+    docs = _embed_multi(emb, texts, "document", poolings)
+    seconds = time.perf_counter() - t
+    qrels = ev.load_qrels(SCIFACT, "test")
+    queries = ev.load_queries(SCIFACT)
+    qids = sorted(qrels)
+    qv = _embed_multi(emb, [queries[q] for q in qids], "query", poolings)
+    results = {}
+    for p in poolings:
+        scores = qv[p] @ docs[p].T
+        top = np.argsort(-scores, axis=1)[:, :100]
+        run = {q: {ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(qids)}
+        m = ev.score(run, qrels)
+        results[f"{model}:{p}@{dtype}"] = {**{k: round(v, 4) for k, v in m.items()}, "dtype": emb.spec.dtype,
+                                           "docs_per_s": round(len(texts) / seconds, 2), "shared_pass": True,
+                                           "query_template": emb.spec.query_template, "document_template": "{text}"}
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--dtype", default="auto")
+    ap.add_argument("--out", default=str(OUT / "quality.json"))
+    ap.add_argument("--multi", default="", help="MODEL:pool1+pool2+... evaluated from one shared forward pass")
+    args = ap.parse_args()
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    if args.multi:
+        model, pools = args.multi.split(":")
+        for key, r in evaluate_multi(model, pools.split("+"), args.dtype).items():
+            results[key] = r
+            print(key, r, flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2))
+    for name in [c for c in args.configs.split(",") if c]:
+        key = f"{name}@{args.dtype}"
+        results[key] = evaluate(CONFIGS[name], args.dtype)
+        print(key, results[key], flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2))  # keep partial results
+    print(f"\n{'configuration':45} {'dtype':9} {'nDCG@10':>8} {'R@100':>7} {'docs/s':>7}")
+    for k, r in results.items():
+        print(f"{k:45} {r['dtype']:9} {r['ndcg@10']:>8} {r['recall@100']:>7} {r['docs_per_s']:>7}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(results) + 1.5))
+    keys = list(results)
+    ax.barh(keys, [results[k]["ndcg@10"] for k in keys], color="#27a")
+    ax.axvline(0.645, color="#c33", ls="--", label="MiniLM published (0.645)")
+    ax.axvline(0.679, color="#888", ls=":", label="BM25 published (0.679)")
+    ax.set_xlabel("SciFact nDCG@10")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=110)
+
+
+if __name__ == "__main__":
+    main()
