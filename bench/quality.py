@@ -56,35 +56,54 @@ def evaluate(options: dict, dtype: str) -> dict:
             "query_template": emb.spec.query_template, "document_template": emb.spec.document_template}
 
 
-def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str]) -> dict[str, np.ndarray]:
+def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str], query_template: str | None = None,
+                 exclude_instruction: bool = False) -> dict[str, np.ndarray]:
     """One forward pass with EOS appended; last-token reads the EOS, the other poolings leave it out.
 
     In a causal decoder no token attends to a later one, so leaving the EOS out of the mean gives the
-    same vectors as a run without the EOS (texts are truncated at max_length - 1 tokens either way)."""
+    same vectors as a run without the EOS (texts are truncated at max_length - 1 tokens either way).
+    Queries use `query_template`; `exclude_instruction` leaves its prefix out of the non-last-token poolings."""
     import torch
     import torch.nn.functional as F
 
     from vecdb.embed import batching
     from vecdb.embed.pooling import last_index, pool
 
-    formatted, _ = emb._format(texts, kind, None)
+    if kind == "document":
+        formatted = [emb.spec.format_document(t) for t in texts]
+    else:
+        from vecdb.spec import DEFAULT_TASK
+
+        formatted = [query_template.format(query=q, task=DEFAULT_TASK) if "{task}" in query_template
+                     else query_template.format(query=q) for q in texts]
     ids = emb._tokenize(formatted)
+    skip = [0] * len(texts)
+    if exclude_instruction:
+        tail = len(query_template.split("{query}", 1)[1])
+        skip = emb._prefix_tokens(formatted, [len(f) - len(q) - tail for f, q in zip(formatted, texts)])
     out = {p: np.zeros((len(texts), emb.spec.dim), np.float32) for p in poolings}
     with torch.inference_mode():
         for idx in batching.plan([len(x) for x in ids], emb.token_budget, emb.max_batch):
-            batch = batching.pad([ids[i] for i in idx], emb.pad_id, emb.spec.padding_side == "left")
+            batch = batching.pad([ids[i] for i in idx], emb.pad_id, emb.spec.padding_side == "left",
+                                 [skip[i] for i in idx])
             mask = batch["attention_mask"]
             hidden = emb.model(input_ids=batch["input_ids"], attention_mask=mask, use_cache=False,
                                position_ids=(mask.cumsum(1) - 1).clamp(min=0)).last_hidden_state.float()
-            no_eos = mask.clone()
-            no_eos[torch.arange(len(idx)), last_index(mask)] = 0
+            pool_mask = batch["pool_mask"].clone()
+            pool_mask[torch.arange(len(idx)), last_index(mask)] = 0
             for p in poolings:
-                v = pool(p, hidden, mask if p == "last-token" else no_eos)
+                v = pool(p, hidden, mask if p == "last-token" else pool_mask)
                 out[p][idx] = F.normalize(v, dim=-1).numpy()
     return out
 
 
+QUERY_VARIANTS = {"instruct": ("Instruct: {task}\nQuery: {query}", False),
+                  "instruct-excluded": ("Instruct: {task}\nQuery: {query}", True),
+                  "plain": ("{query}", False)}
+
+
 def evaluate_multi(model: str, poolings: list[str], dtype: str) -> dict[str, dict]:
+    """Documents embedded once; every pooling x query variant scored from that one pass."""
     from vecdb import evaluate as ev
     from vecdb.embed import load_embedder
 
@@ -100,16 +119,20 @@ def evaluate_multi(model: str, poolings: list[str], dtype: str) -> dict[str, dic
     qrels = ev.load_qrels(SCIFACT, "test")
     queries = ev.load_queries(SCIFACT)
     qids = sorted(qrels)
-    qv = _embed_multi(emb, [queries[q] for q in qids], "query", poolings)
     results = {}
-    for p in poolings:
-        scores = qv[p] @ docs[p].T
-        top = np.argsort(-scores, axis=1)[:, :100]
-        run = {q: {ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(qids)}
-        m = ev.score(run, qrels)
-        results[f"{model}:{p}@{dtype}"] = {**{k: round(v, 4) for k, v in m.items()}, "dtype": emb.spec.dtype,
-                                           "docs_per_s": round(len(texts) / seconds, 2), "shared_pass": True,
-                                           "query_template": emb.spec.query_template, "document_template": "{text}"}
+    for variant, (template, exclude) in QUERY_VARIANTS.items():
+        qv = _embed_multi(emb, [queries[q] for q in qids], "query", poolings, template, exclude)
+        for p in poolings:
+            if exclude and p == "last-token":
+                continue
+            scores = qv[p] @ docs[p].T
+            top = np.argsort(-scores, axis=1)[:, :100]
+            run = {q: {ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(qids)}
+            m = ev.score(run, qrels)
+            results[f"{model}:{p}|q={variant}@{dtype}"] = {
+                **{k: round(v, 4) for k, v in m.items()}, "dtype": emb.spec.dtype,
+                "docs_per_s": round(len(texts) / seconds, 2), "shared_pass": True, "query_template": template,
+                "exclude_instruction": exclude, "document_template": "{text}"}
     return results
 
 
