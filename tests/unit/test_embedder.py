@@ -94,7 +94,8 @@ def test_prompteol_template(models):
     emb = load_embedder(model=folder, pooling="last-token", dtype="float32", document_template="prompteol",
                         query_template="prompteol")
     assert emb.spec.document_template == 'This sentence : "{text}" means in one word:"'
-    plain = load_embedder(model=folder, pooling="last-token", dtype="float32")
+    assert not emb.spec.append_eos  # PromptEOL reads the prompt's own last token
+    plain = load_embedder(model=folder, pooling="last-token", dtype="float32", append_eos=False)
     assert np.allclose(emb.embed_documents(["the cat"]),
                        plain.embed_documents(['This sentence : "the cat" means in one word:"']), atol=1e-6)
 

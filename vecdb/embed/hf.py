@@ -125,17 +125,21 @@ class HFEmbedder(Embedder):
         max_length = options.max_length or d.get("max_length") or model_max
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
             raise InvalidArgument(f"max_length: must be an integer >= 2, got {max_length!r}", argument="max_length")
+        query_template = _template(options.query_template or d.get("query_template") or "{query}", "query", "{query}")
+        document_template = _template(options.document_template or d.get("document_template") or "{text}",
+                                      "document", "{text}")
         append_eos = options.append_eos
-        if append_eos is None:  # decoders read the whole text only at EOS, so last-token pooling needs one
-            append_eos = resolved.defaults.get("append_eos", self.is_decoder and pooling == Pooling.LAST_TOKEN)
+        if append_eos is None:
+            # A decoder has read the whole text only at its last token, so last-token pooling appends EOS;
+            # not after a prompt such as PromptEOL's, whose own last token is the one to read.
+            prompt_after_text = not document_template.rstrip().endswith("{text}")
+            append_eos = resolved.defaults.get(
+                "append_eos", self.is_decoder and pooling == Pooling.LAST_TOKEN and not prompt_after_text)
         self.eos_id = self.tokenizer.eos_token_id
         if append_eos and self.eos_id is None:
             raise InvalidArgument("append_eos: the tokenizer has no EOS token", argument="append_eos")
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.eos_id if self.eos_id is not None else 0)
-        query_template = _template(options.query_template or d.get("query_template") or "{query}", "query", "{query}")
-        document_template = _template(options.document_template or d.get("document_template") or "{text}",
-                                      "document", "{text}")
 
         self.model = _load_model(resolved, DTYPES[dtype]).to(self.device).eval()
         n_layers = getattr(config, "num_hidden_layers", None)
