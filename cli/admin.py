@@ -28,7 +28,7 @@ def create(
     dtype: eo.DtypeOpt = None,
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
-    index: Annotated[str, typer.Option("--index", help="Index type")] = "flat",
+    index: Annotated[str, typer.Option("--index", help="Index type and parameters, e.g. 'hnsw,M=32,dtype=int8'")] = "flat",
     db: DbOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -65,3 +65,16 @@ def show_info(db: DbOpt = None, collection: CollectionOpt = "default", fmt: Form
     rows += [{"field": f"spec.{k}", "value": v} for k, v in data["spec"].items()]
     rows += [{"field": f"index.{k}", "value": v} for k, v in data["index"].items()]
     emit(rows, fmt, ["field", "value"])
+
+
+def reindex(index: Annotated[str, typer.Option("--index", help="Type and parameters, e.g. 'hnsw,M=32,ef_search=64', "
+                                                                "'ivf,nlist=4096,nprobe=64', 'flat,dtype=int8'")],
+            db: DbOpt = None, collection: CollectionOpt = "default", fmt: FormatOpt = Format.table) -> None:
+    """Change a collection's index type or parameters without re-embedding (vectors come from SQLite)."""
+    with open_db(db) as database:
+        coll = database.reindex(collection, index)
+        data = {"collection": collection, "index": coll.info()["index"]}
+    if fmt in (Format.json, Format.jsonl):
+        emit([data], fmt, [], as_object=data)
+    else:
+        info(f"reindexed {collection!r}: " + ", ".join(f"{k}={v}" for k, v in data["index"].items()))

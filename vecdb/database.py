@@ -14,7 +14,7 @@ from . import validate
 from .collection import Collection
 from .embed import DEFAULT_MODEL, Embedder, EmbedderOptions, load_embedder
 from .errors import CollectionNotFound, StorageError
-from .index import index_class
+from .index import create_index, parse_config
 from .store import Store
 
 _open: "weakref.WeakSet[Database]" = weakref.WeakSet()
@@ -56,6 +56,7 @@ class Database:
             if embedder is None:
                 embedder = load_embedder(EmbedderOptions(model=model, pooling=pooling).merged(**embedder_options),
                                          device=self.device)
+            create_index(index_config, embedder.spec.dim)  # parameters that depend on the dimension
             self._keep_pooler(embedder)
             row = self.store.create_collection(name, embedder.spec.to_json(), json.dumps(index_config, sort_keys=True))
             coll = Collection(self, row, embedder)
@@ -74,7 +75,8 @@ class Database:
                 names = [c.name for c in self.store.list_collections()]
                 raise CollectionNotFound(f"collection: no collection named {name!r}"
                                          + (f"; existing: {', '.join(names)}" if names else ""), argument="collection")
-            if coll is None or coll.id != row.id or coll.spec.to_json() != row.spec:
+            if coll is None or coll.id != row.id or coll.spec.to_json() != row.spec \
+                    or coll.index_config != json.loads(row.index_config):
                 coll = Collection(self, row)
                 self._collections[name] = coll
         explicit = {k: v for k, v in dict(model=model, pooling=pooling, **embedder_options).items() if v is not None}
@@ -139,6 +141,18 @@ class Database:
         return reembed(self, name, model=model, pooling=pooling, embedder=embedder, batch_size=batch_size,
                        progress=progress, **embedder_options)
 
+    def reindex(self, name: str, index: str | dict) -> Collection:
+        """Change a collection's index type or parameters; the index is rebuilt from the vectors in SQLite."""
+        coll = self.get_collection(name)
+        config = _index_config(index)
+        create_index(config, coll.spec.dim)
+        with coll._lock:
+            self.store.update_collection(coll.id, index_config=json.dumps(config, sort_keys=True))
+            coll.index_config = config
+            coll.index_path.unlink(missing_ok=True)
+            coll.rebuild_index()
+        return coll
+
     def _forget(self, name: str) -> None:
         with self._lock:
             self._collections.pop(name, None)
@@ -161,9 +175,7 @@ class Database:
 
 
 def _index_config(index: str | dict) -> dict:
-    config = {"type": index} if isinstance(index, str) else dict(index)
-    index_class(config.get("type", "flat"))
-    return config
+    return parse_config(index)
 
 
 def _prepare_dir(path) -> Path:

@@ -81,3 +81,57 @@ def score(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) ->
 
     return {"ndcg@10": mean(a, "ndcg_cut_10"), "recall@10": mean(a, "recall_10"),
             "recall@100": mean(a, "recall_100"), "mrr@10": mean(b, "recip_rank"), "map@10": mean(a, "map_cut_10")}
+
+
+def evaluate_collection(coll, folder: str | Path, split: str = "test", k: int = 100, query_batch: int = 256,
+                        progress=None) -> dict:
+    """Stream the corpus into `coll` (unchanged documents are not re-embedded), search every judged
+    query and score. Returns the five metrics plus embed_seconds (corpus pass) and docs_per_second."""
+    import time
+
+    qrels = load_qrels(folder, split)  # check the split exists before embedding anything
+    queries = load_queries(folder)
+    qids = [q for q in sorted(qrels) if q in queries]
+    if not qids:
+        raise InvalidArgument(f"dataset: no query of qrels/{split}.tsv is in queries.jsonl", argument="dataset")
+    t0, n = time.perf_counter(), 0
+    for chunk in iter_corpus(folder):
+        ids, texts, metas = zip(*chunk)
+        coll.add(list(texts), ids=list(ids), metadata=list(metas))
+        n += len(ids)
+        if progress:
+            progress(len(ids))
+    seconds = time.perf_counter() - t0
+    run: dict[str, dict[str, float]] = {}
+    for start in range(0, len(qids), query_batch):
+        part = qids[start:start + query_batch]
+        for q, hits in zip(part, coll.search_batch([queries[q] for q in part], k=k)):
+            run[q] = {h.id: h.score for h in hits}
+    out = score(run, qrels)
+    out["embed_seconds"] = seconds
+    out["docs_per_second"] = n / seconds if seconds > 0 else 0.0
+    return out
+
+
+def evaluate_dataset(folder: str | Path, split: str = "test", *, db_path: str | Path | None = None,
+                     collection: str | None = None, progress=None, **embedder_options) -> dict:
+    """Evaluate an embedding configuration (a throwaway database unless db_path is given), or with
+    `collection`, an existing collection in the database at db_path."""
+    import tempfile
+
+    import vecdb
+
+    load_qrels(folder, split)
+    if collection is not None:
+        if db_path is None:
+            raise InvalidArgument("db: --collection needs a database", argument="db")
+        with vecdb.open(db_path) as db:
+            return evaluate_collection(db.get_collection(collection, **embedder_options), folder, split,
+                                       progress=progress)
+    with tempfile.TemporaryDirectory(prefix="vecdb-eval-") as tmp:
+        with vecdb.open(db_path or tmp) as db:
+            name = "eval"
+            if db.has_collection(name):
+                db.drop_collection(name)
+            coll = db.create_collection(name, embedder_options.pop("model", None) or "minilm", **embedder_options)
+            return evaluate_collection(coll, folder, split, progress=progress)
