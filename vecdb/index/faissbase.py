@@ -111,6 +111,10 @@ class FaissIndex(VectorIndex):
         self._add_trained(ids, vecs)
         self._buf_ids, self._buf_vecs, self._buf_n = [], [], 0
 
+    def prepare(self) -> None:
+        """Train now when enough vectors wait (otherwise the next search or save does it)."""
+        self._maybe_train(lazy_ok=True)
+
     def _add_trained(self, ids: np.ndarray, vecs: np.ndarray) -> None:
         self.index.add_with_ids(vecs, ids)
 
