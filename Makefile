@@ -22,5 +22,10 @@ test: venv
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# Benchmarks (not timed tests): each prints a table and writes bench/results/<name>.{json,md,png}.
+bench: venv
+	$(BIN)/python bench/peers.py
+	$(BIN)/python bench/scale.py
+
 clean:
 	rm -rf $(DEMO_DB) .pytest_cache
