@@ -115,8 +115,8 @@ def evaluate_collection(coll, folder: str | Path, split: str = "test", k: int = 
 
 def evaluate_dataset(folder: str | Path, split: str = "test", *, db_path: str | Path | None = None,
                      collection: str | None = None, progress=None, **embedder_options) -> dict:
-    """Evaluate an embedding configuration (a throwaway database unless db_path is given), or with
-    `collection`, an existing collection in the database at db_path."""
+    """Evaluate an embedding configuration in a new collection "eval" (in a throwaway database unless
+    db_path is given), or with `collection`, an existing collection in the database at db_path."""
     import tempfile
 
     import vecdb
@@ -130,8 +130,5 @@ def evaluate_dataset(folder: str | Path, split: str = "test", *, db_path: str | 
                                        progress=progress)
     with tempfile.TemporaryDirectory(prefix="vecdb-eval-") as tmp:
         with vecdb.open(db_path or tmp) as db:
-            name = "eval"
-            if db.has_collection(name):
-                db.drop_collection(name)
-            coll = db.create_collection(name, embedder_options.pop("model", None) or "minilm", **embedder_options)
+            coll = db.create_collection("eval", embedder_options.pop("model", None) or "minilm", **embedder_options)
             return evaluate_collection(coll, folder, split, progress=progress)

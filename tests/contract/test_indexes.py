@@ -159,3 +159,10 @@ def test_ivf_trains_lazily_then_asks_to_retrain():
     assert ix.stats()["trained"] is True and ix.trained_count == 600 and not ix.needs_rebuild()
     ix.add(np.arange(600, 1200), x[600:1200])
     assert ix.needs_rebuild()  # doubled since training
+
+
+def test_allowed_ids_missing_from_the_index_are_harmless(config, built):
+    ix, x, ids = built
+    allowed = np.concatenate([ids[:3], np.array([10**9, 10**9 + 1])])
+    _, got = ix.search(x[:2], 10, allowed)
+    assert set(got[got >= 0].tolist()) == set(ids[:3].tolist())

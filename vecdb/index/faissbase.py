@@ -187,9 +187,11 @@ class FaissIndex(VectorIndex):
             todo = todo[(i >= 0).sum(1) < target]
             level += 1
         if len(todo) and allowed_arr is not None:  # last resort: exact over the allowed vectors
-            vecs = self._reconstruct(allowed_arr)
+            live = self._live_in_index()
+            present = allowed_arr[np.isin(allowed_arr, live) & ~np.isin(allowed_arr, self.deleted)]
+            vecs = self._reconstruct(present) if len(present) else None
             if vecs is not None:
-                scores[todo], labels[todo] = self._exact(q[todo], k, allowed_arr, vecs, None)
+                scores[todo], labels[todo] = self._exact(q[todo], k, present, vecs, None)
         return scores, labels
 
     @staticmethod
