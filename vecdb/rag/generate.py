@@ -47,6 +47,7 @@ class LocalGenerator(Generator):
         with _load_lock:
             if key not in _loaded:
                 hf_logging.set_verbosity_error()
+                hf_logging.disable_progress_bar()
                 path = resolve(self.model_name).weights_path
                 tok = AutoTokenizer.from_pretrained(str(path))
                 if not getattr(tok, "chat_template", None):
