@@ -168,3 +168,13 @@ def test_migration_backfills_fts_for_existing_rows(tmp_path, minilm):
         c = d.get_collection("c", embedder=minilm)
         assert d.store.fts_count(c.id) == 2 and [h.id for h in c.bm25("cat", k=3)] == ["a"]
         assert [h.id for h in c.search("cat on a mat", k=1, hybrid=True)] == ["a"]
+
+
+def test_reembed_keeps_chunk_parent_span_source(tmp_path, minilm, minilm_fp32):
+    with vecdb.open(tmp_path / "db") as d:
+        c = d.create_collection("c", embedder=minilm)
+        c.add([paragraphs(6)], ids=["doc"], sources=["a.md"], chunk_size=48, chunk_overlap=8)
+        before = sorted((h.id, h.parent_id, h.span, h.source) for h in c.search("proteins", k=20))
+        new = d.reembed("c", embedder=minilm_fp32)
+        after = sorted((h.id, h.parent_id, h.span, h.source) for h in new.search("proteins", k=20))
+        assert after == before and after[0][1] == "doc" and d.store.fts_count(new.id) == new.count()

@@ -135,7 +135,8 @@ class Collection:
             metadata: Sequence[dict | None] | dict | None = None, *, vectors: np.ndarray | None = None,
             batch_size: int = 256, progress: Callable[[int], None] | None = None,
             chunk_size: int | None = None, chunk_overlap: int = 32,
-            sources: Sequence[str | None] | None = None) -> AddResult:
+            sources: Sequence[str | None] | None = None,
+            chunk_info: Sequence[tuple] | None = None) -> AddResult:
         """Upsert documents. Unchanged content (same id, same hash) is not re-embedded.
 
         Without an id (None, or no `ids`), a document's id is derived from its text.
@@ -143,6 +144,7 @@ class Collection:
         are then stored as given instead of running the model (used by import and bulk loads).
         `chunk_size` (tokens) splits each text into chunks stored as `<id>#<n>` with the parent id,
         span and source (see vecdb.chunking); all rows of a document are replaced in one transaction.
+        `chunk_info` ((parent_id, span, source) per text) stores rows that are chunks already (re-embedding).
         All input is checked before anything is written; then each batch is one transaction."""
         if chunk_size is not None:
             from .chunking import add_chunked
@@ -168,6 +170,9 @@ class Collection:
         for start in range(0, len(texts), batch_size):
             sl = slice(start, start + batch_size)
             writes = [DocWrite(i, t, m, h, None) for i, t, m, h in zip(ids[sl], texts[sl], metas[sl], hashes[sl])]
+            if chunk_info is not None:
+                for w, (parent, span, source) in zip(writes, chunk_info[sl]):
+                    w.parent_id, w.span, w.source = parent, tuple(span) if span else None, source
             if vectors is not None:
                 for w, v in zip(writes, vectors[sl]):
                     w.vector = v

@@ -319,10 +319,13 @@ class Store:
             if not sent:
                 yield last, removed, np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
 
-    def iter_documents(self, cid: int, chunk: int = 1000, with_vectors: bool = True) -> Iterator[list[tuple]]:
-        """Chunks of (doc_id, text, metadata_json, content_hash, vector) in row order."""
+    def iter_documents(self, cid: int, chunk: int = 1000, with_vectors: bool = True,
+                       with_chunks: bool = False) -> Iterator[list[tuple]]:
+        """Chunks of (doc_id, text, metadata_json, content_hash, vector) in row order; `with_chunks`
+        appends (parent_id, span_start, span_end, source)."""
         cols = [T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata, T_doc.c.content_hash]
         cols += [T_doc.c.vector] if with_vectors else []
+        cols += [T_doc.c.parent_id, T_doc.c.span_start, T_doc.c.span_end, T_doc.c.source] if with_chunks else []
         q = select(*cols).where(T_doc.c.collection_id == cid).order_by(T_doc.c.row_id)
         with self.read() as conn:
             for part in conn.execution_options(yield_per=chunk).execute(q).partitions(chunk):
