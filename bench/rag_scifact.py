@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import sys
@@ -24,7 +25,9 @@ import vecdb  # noqa: E402
 from vecdb import evaluate  # noqa: E402
 from vecdb.rag.evaluate import long_documents, retrieval_runs  # noqa: E402
 
-SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
+SCIFACT = next((p for p in [Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact")),
+                             ROOT.parents[1] / "shared" / "eval" / "scifact"] if (p / "corpus.jsonl").exists()),
+               ROOT.parent / "shared" / "eval" / "scifact")  # a worktree sits one level deeper
 
 
 def open_scifact(work: Path, prebuilt: Path | None, scifact: Path):
@@ -109,13 +112,14 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=None)
     ap.add_argument("--scifact", type=Path, default=SCIFACT)
     ap.add_argument("--asks", type=int, default=5)
+    ap.add_argument("--long-docs", type=int, default=20, help="long texts of 5 joined abstracts")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db, coll, setup = open_scifact(Path(tmp), args.db, args.scifact)
         r = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "machine": f"{platform.machine()}, 2-core CPU, no GPU",
              "setup": setup, "retrieval": retrieval(coll, args.scifact),
-             "long_documents": long_documents(db, coll, args.scifact)}
+             "long_documents": long_documents(db, coll, args.scifact, n_docs=args.long_docs)}
         if args.asks:
             r["citations"] = citations(coll, args.scifact, args.asks)
         db.close()
