@@ -46,6 +46,10 @@ def add(
     jsonl: Annotated[Optional[str], typer.Option("--jsonl", help="JSONL with id/text/metadata per line; '-' for stdin")] = None,
     ids: Annotated[Optional[list[str]], typer.Option("--id", help="Ids for the positional texts, in order")] = None,
     metadata: Annotated[Optional[str], typer.Option("--metadata", help="JSON object stored with every document")] = None,
+    directory: Annotated[Optional[Path], typer.Option("--dir", help="Add every file under this folder matching --glob (id = path)")] = None,
+    glob: Annotated[str, typer.Option("--glob", help="File pattern for --dir, searched recursively")] = "*",
+    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", envvar="VECDB_CHUNK_SIZE", help="Split documents into chunks of at most this many tokens")] = None,
+    chunk_overlap: Annotated[int, typer.Option("--chunk-overlap", help="Tokens shared by consecutive chunks")] = 32,
     model: ModelOpt = None,
     pooling: PoolingOpt = None,
     instruction: eo.InstructionOpt = None,
@@ -72,13 +76,26 @@ def add(
             docs += [(None, line, common_meta) for line in read_stdin_text("-").splitlines() if line.strip()]
         else:
             docs.append((next(id_iter, None), t, common_meta))
-    for f in file or []:
+    files = list(file or [])
+    if directory is not None:
+        if not directory.is_dir():
+            raise InvalidArgument(f"--dir: {str(directory)!r} is not a folder", argument="--dir")
+        found = sorted(p for p in directory.rglob(glob) if p.is_file() and not any(
+            part.startswith(".") for part in p.relative_to(directory).parts))
+        if not found:
+            raise InvalidArgument(f"--glob: no files match {glob!r} under {str(directory)!r}", argument="--glob")
+        files += found
+    for f in files:
         meta = {"source": str(f), **(common_meta or {})}
-        docs.append((str(f), read_text_file(f), meta))
+        text = read_text_file(f)
+        if text.strip():
+            docs.append((str(f), text, meta))
+        else:
+            info(f"skipped empty file {str(f)!r}")
     if jsonl:
         docs += [(i, t, {**(common_meta or {}), **(m or {})} if common_meta else m) for i, t, m in read_jsonl(jsonl)]
     if not docs:
-        raise InvalidArgument("texts: nothing to add; give texts, '-', --file or --jsonl", argument="texts")
+        raise InvalidArgument("texts: nothing to add; give texts, '-', --file, --dir or --jsonl", argument="texts")
 
     opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
     with open_db(db) as database:
@@ -88,12 +105,20 @@ def add(
             coll = database.create_collection(collection, model or "minilm", pooling=pooling, **opts)
         id_list = [d[0] for d in docs]
         with progress_bar(len(docs), f"adding to {collection}") as advance:
+            file_ids = {str(f) for f in files}
+            chunking = {} if chunk_size is None else {
+                "chunk_size": chunk_size, "chunk_overlap": chunk_overlap,
+                "sources": [(d[2] or {}).get("source") if d[0] in file_ids else None for d in docs]}
             res = coll.add([d[1] for d in docs], ids=id_list if any(i is not None for i in id_list) else None,
-                           metadata=[d[2] for d in docs], batch_size=batch_size, progress=advance)
+                           metadata=[d[2] for d in docs], batch_size=batch_size, progress=advance, **chunking)
         total = coll.count()
     summary = {"collection": collection, **res.to_dict(), "count": total}
     if fmt in (Format.json, Format.jsonl):
         emit([summary], fmt, list(summary), as_object=summary)
+    elif res.chunked:
+        info(f"{res.documents} documents chunked ({res.documents_unchanged} unchanged skipped): added {res.added}, "
+             f"updated {res.updated + res.metadata_updated}, unchanged {res.unchanged} chunks "
+             f"-> collection {collection!r} now holds {total} rows")
     else:
         info(f"added {res.added}, updated {res.updated + res.metadata_updated}, unchanged {res.unchanged} "
              f"-> collection {collection!r} now holds {total} documents")

@@ -16,7 +16,7 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _CLICK = (click.ClickException, _tclick.ClickException)
 
-from . import admin, docs, models, search
+from . import admin, docs, models, rag, search
 from . import eval as eval_cmd
 
 app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
@@ -33,6 +33,8 @@ app.command("models")(models.models)
 app.command("reembed")(models.reembed)
 app.command("eval")(eval_cmd.evaluate)
 app.command("reindex")(admin.reindex)
+app.command("context")(rag.context)
+app.command("ask")(rag.ask)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,8 @@ def search(
     k: Annotated[int, typer.Option("-k", "--k", help="Number of hits")] = 10,
     where: Annotated[Optional[str], typer.Option("--where", help='Metadata filter, e.g. \'{"year": {"$gte": 2020}}\'')] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="Task for the query instruction template")] = None,
+    hybrid: Annotated[bool, typer.Option("--hybrid", help="Fuse dense and BM25 (FTS5) results by reciprocal rank fusion")] = False,
+    group_by_document: Annotated[bool, typer.Option("--group-by-document", help="One hit (the best chunk) per parent document")] = False,
     model: ModelOpt = None,
     pooling: PoolingOpt = None,
     db: DbOpt = None,
@@ -31,7 +33,11 @@ def search(
         raise InvalidArgument("query: no queries on standard input", argument="query")
     with open_db(db) as database:
         coll = database.get_collection(collection, model=model, pooling=pooling)
-        results = coll.search_batch(queries, k=k, where=filt, task=task)
+        if hybrid or group_by_document:
+            results = [coll.search(q, k=k, where=filt, task=task, hybrid=hybrid, group_by_document=group_by_document)
+                       for q in queries]
+        else:
+            results = coll.search_batch(queries, k=k, where=filt, task=task)
     if len(queries) == 1:
         rows = [h.to_dict() for h in results[0]]
         shown = [{"rank": i + 1, **r} for i, r in enumerate(rows)]

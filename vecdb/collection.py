@@ -30,9 +30,20 @@ class Hit:
     score: float
     text: str
     metadata: dict | None
+    parent_id: str | None = None          # set on chunks
+    span: tuple[int, int] | None = None   # chunk's character span in its parent
+    source: str | None = None
+    row_id: int | None = None
+
+    @property
+    def document_id(self) -> str:
+        return self.parent_id or self.id
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "score": self.score, "text": self.text, "metadata": self.metadata}
+        out = {"id": self.id, "score": self.score, "text": self.text, "metadata": self.metadata}
+        if self.parent_id is not None or self.source is not None:
+            out.update(document_id=self.document_id, span=list(self.span) if self.span else None, source=self.source)
+        return out
 
 
 @dataclass
@@ -54,9 +65,13 @@ class AddResult:
     metadata_updated: int = 0
     unchanged: int = 0   # skipped by content hash
     embedded: int = 0    # texts that went through the model
+    chunked: bool = False
+    documents: int = 0            # chunked add: parent documents written
+    documents_unchanged: int = 0  # chunked add: skipped by the parent's content hash
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("added", "updated", "metadata_updated", "unchanged", "embedded")}
+        keys = ["added", "updated", "metadata_updated", "unchanged", "embedded"]
+        return {k: getattr(self, k) for k in keys + (["documents", "documents_unchanged"] if self.chunked else [])}
 
 
 def content_hash(text: str) -> str:
@@ -75,6 +90,12 @@ def _auto_ids(hashes: list[str]) -> list[str]:
 
 def _loads(meta: str | None) -> dict | None:
     return None if meta is None else json.loads(meta)
+
+
+def hit_from_row(row_id: int, row: tuple, score: float) -> Hit:
+    """A Hit from Store.rows()'s (doc_id, text, metadata, parent_id, span_start, span_end, source)."""
+    span = (row[4], row[5]) if row[4] is not None else None
+    return Hit(row[0], score, row[1], _loads(row[2]), row[3], span, row[6], row_id)
 
 
 class Collection:
@@ -112,13 +133,25 @@ class Collection:
     # ---- writes -----------------------------------------------------------
     def add(self, texts: Sequence[str] | str, ids: Sequence[str] | None = None,
             metadata: Sequence[dict | None] | dict | None = None, *, vectors: np.ndarray | None = None,
-            batch_size: int = 256, progress: Callable[[int], None] | None = None) -> AddResult:
+            batch_size: int = 256, progress: Callable[[int], None] | None = None,
+            chunk_size: int | None = None, chunk_overlap: int = 32,
+            sources: Sequence[str | None] | None = None,
+            chunk_info: Sequence[tuple] | None = None) -> AddResult:
         """Upsert documents. Unchanged content (same id, same hash) is not re-embedded.
 
         Without an id (None, or no `ids`), a document's id is derived from its text.
         `vectors` (n, dim) supplies precomputed embeddings (made with this collection's spec), which
         are then stored as given instead of running the model (used by import and bulk loads).
+        `chunk_size` (tokens) splits each text into chunks stored as `<id>#<n>` with the parent id,
+        span and source (see vecdb.chunking); all rows of a document are replaced in one transaction.
+        `chunk_info` ((parent_id, span, source) per text) stores rows that are chunks already (re-embedding).
         All input is checked before anything is written; then each batch is one transaction."""
+        if chunk_size is not None:
+            from .chunking import add_chunked
+
+            if vectors is not None:
+                raise validate.InvalidArgument("vectors: cannot be given with chunk_size", argument="vectors")
+            return add_chunked(self, texts, ids, metadata, sources, chunk_size, chunk_overlap, batch_size, progress)
         texts = validate.texts(texts)
         hashes = [content_hash(t) for t in texts]
         auto = _auto_ids(hashes)
@@ -137,6 +170,9 @@ class Collection:
         for start in range(0, len(texts), batch_size):
             sl = slice(start, start + batch_size)
             writes = [DocWrite(i, t, m, h, None) for i, t, m, h in zip(ids[sl], texts[sl], metas[sl], hashes[sl])]
+            if chunk_info is not None:
+                for w, (parent, span, source) in zip(writes, chunk_info[sl]):
+                    w.parent_id, w.span, w.source = parent, tuple(span) if span else None, source
             if vectors is not None:
                 for w, v in zip(writes, vectors[sl]):
                     w.vector = v
@@ -144,20 +180,25 @@ class Collection:
                 known = self.store.lookup(self.id, [w.doc_id for w in writes])
                 need = [w for w in writes if w.doc_id not in known or known[w.doc_id][1] != w.content_hash]
                 result.embedded += self._embed_into(need)
-            for _ in range(10):
-                res = self.store.write_batch(self.id, writes)
-                if not res.missing_vectors:
-                    break
-                missing = set(res.missing_vectors)  # changed by another writer meanwhile
-                result.embedded += self._embed_into([w for w in writes if w.doc_id in missing])
-            self._apply(res)
-            result.added += res.inserted
-            result.updated += res.replaced
-            result.metadata_updated += res.metadata_only
-            result.unchanged += res.unchanged
+            self._write(writes, result, replace_parents=[w.doc_id for w in writes])
             if progress:
                 progress(len(writes))
         return result
+
+    def _write(self, writes: list[DocWrite], result: AddResult, replace_parents: Sequence[str] = (),
+               parent_rows: Sequence[dict] = ()) -> None:
+        """One transaction; rows of `replace_parents` not among `writes` (old chunks) are deleted in it."""
+        for _ in range(10):
+            res = self.store.write_batch(self.id, writes, replace_parents=replace_parents, parent_rows=parent_rows)
+            if not res.missing_vectors:
+                break
+            missing = set(res.missing_vectors)  # changed by another writer meanwhile
+            result.embedded += self._embed_into([w for w in writes if w.doc_id in missing])
+        self._apply(res)
+        result.added += res.inserted
+        result.updated += res.replaced
+        result.metadata_updated += res.metadata_only
+        result.unchanged += res.unchanged
 
     def _embed_into(self, writes: list[DocWrite]) -> int:
         if not writes:
@@ -174,10 +215,12 @@ class Collection:
         return len(texts)
 
     def delete(self, ids: Sequence[str] | str) -> int:
+        """Delete documents (a chunked document with all its chunks); returns the rows removed."""
         ids = validate.ids(ids)
         deleted = 0
         for start in range(0, len(ids), 5000):
-            res = self.store.write_batch(self.id, [], ids[start:start + 5000])
+            part = ids[start:start + 5000]
+            res = self.store.write_batch(self.id, [], part, replace_parents=part)
             self._apply(res)
             deleted += res.deleted
         return deleted
@@ -192,11 +235,40 @@ class Collection:
     def count(self) -> int:
         return self.store.count(self.id)
 
-    def search(self, query: str, k: int = 10, where: dict | None = None, task: str | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, where: dict | None = None, task: str | None = None, *,
+               hybrid: bool = False, group_by_document: bool = False) -> list[Hit]:
+        """Dense search; `hybrid` fuses it with BM25 (FTS5) by reciprocal rank fusion;
+        `group_by_document` keeps the best chunk of each parent document."""
         if not isinstance(query, str):
             raise validate.InvalidArgument(f"query: must be a string, got {type(query).__name__}", argument="query")
         validate.queries([query], "query")
+        if hybrid or group_by_document:
+            from .rag.retrieve import search
+
+            return search(self, query, k, where=where, task=task, hybrid=hybrid, group=group_by_document)
         return self.search_batch([query], k=k, where=where, task=task)[0]
+
+    def bm25(self, query: str, k: int = 10, where: dict | None = None) -> list[Hit]:
+        """Keyword search: BM25 over the collection's text through SQLite FTS5."""
+        from .rag.retrieve import bm25
+
+        validate.queries([query], "query")
+        validate.k(k)
+        return bm25(self, query, k, where)
+
+    def context(self, question: str, k: int = 5, max_tokens: int = 1024, *, mmr: float | None = None,
+                hybrid: bool = False, dedupe: bool = True, where: dict | None = None):
+        """Ordered, numbered passages for a prompt (see vecdb.rag.context)."""
+        from .rag.context import build_context
+
+        return build_context(self, question, k=k, max_tokens=max_tokens, mmr=mmr, hybrid=hybrid, dedupe=dedupe,
+                             where=where)
+
+    def ask(self, question: str, **kwargs):
+        """Retrieve context and answer with citations (see vecdb.rag.answer.ask)."""
+        from .rag.answer import ask
+
+        return ask(self, question, **kwargs)
 
     def search_batch(self, queries: Sequence[str], k: int = 10, where: dict | None = None,
                      task: str | None = None) -> list[list[Hit]]:
@@ -224,7 +296,7 @@ class Collection:
             for s, r in zip(srow, irow):
                 row = rows.get(int(r)) if r >= 0 else None
                 if row is not None:
-                    hits.append(Hit(row[0], float(s), row[1], _loads(row[2])))
+                    hits.append(hit_from_row(int(r), row, float(s)))
             out.append(hits)
         return out
 

@@ -44,3 +44,7 @@ class SpecMismatch(VecdbError):
 
 class StorageError(VecdbError, OSError):
     """The database directory cannot be used (not writable, corrupt, ...)."""
+
+
+class UpstreamError(VecdbError):
+    """A chat endpoint or generator failed: unreachable, timed out, or answered with an error."""

@@ -70,11 +70,12 @@ def _sync_pass(old: Collection, new: Collection, batch_size: int, progress) -> i
         raise CollectionNotFound(f"collection: {old.name!r} was dropped during re-embedding", argument="collection")
     changed = 0
     seen: set[str] = set()
-    for chunk in old.store.iter_documents(old.id, chunk=batch_size, with_vectors=False):
+    for chunk in old.store.iter_documents(old.id, chunk=batch_size, with_vectors=False, with_chunks=True):
         ids = [r[0] for r in chunk]
         seen.update(ids)
         res = new.add([r[1] for r in chunk], ids=ids, metadata=[json.loads(r[2]) if r[2] else None for r in chunk],
-                      batch_size=batch_size)
+                      batch_size=batch_size, chunk_info=[(r[4], (r[5], r[6]) if r[5] is not None else None, r[7])
+                                                         for r in chunk])
         changed += res.added + res.updated + res.metadata_updated
         if progress:
             progress(len(chunk))

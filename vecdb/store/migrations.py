@@ -35,6 +35,37 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX tombstones_seq ON tombstones (collection_id, seq)",
     ]),
+    (2, "chunks and full-text search", [
+        # A chunk row points at its parent document, its character span in it and where it came from.
+        "ALTER TABLE documents ADD COLUMN parent_id TEXT",
+        "ALTER TABLE documents ADD COLUMN span_start INTEGER",
+        "ALTER TABLE documents ADD COLUMN span_end INTEGER",
+        "ALTER TABLE documents ADD COLUMN source TEXT",
+        "CREATE INDEX documents_parent ON documents (collection_id, parent_id)",
+        # One row per chunked parent: its content hash and chunking settings, to skip unchanged files.
+        """CREATE TABLE parents (
+            collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+            parent_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            chunking TEXT NOT NULL,
+            source TEXT,
+            PRIMARY KEY (collection_id, parent_id)
+        )""",
+        # BM25 over the documents' text; the triggers keep it in the writing transaction.
+        "CREATE VIRTUAL TABLE documents_fts USING fts5(text, content='documents', content_rowid='row_id', "
+        "tokenize='porter unicode61')",
+        """CREATE TRIGGER documents_fts_insert AFTER INSERT ON documents BEGIN
+            INSERT INTO documents_fts (rowid, text) VALUES (new.row_id, new.text);
+        END""",
+        """CREATE TRIGGER documents_fts_delete AFTER DELETE ON documents BEGIN
+            INSERT INTO documents_fts (documents_fts, rowid, text) VALUES ('delete', old.row_id, old.text);
+        END""",
+        """CREATE TRIGGER documents_fts_update AFTER UPDATE OF text ON documents BEGIN
+            INSERT INTO documents_fts (documents_fts, rowid, text) VALUES ('delete', old.row_id, old.text);
+            INSERT INTO documents_fts (rowid, text) VALUES (new.row_id, new.text);
+        END""",
+        "INSERT INTO documents_fts (documents_fts) VALUES ('rebuild')",  # backfill existing rows
+    ]),
 ]
 
 

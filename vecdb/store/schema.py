@@ -23,6 +23,19 @@ documents = Table(
     Column("content_hash", Text, nullable=False),
     Column("vector", BLOB, nullable=False),        # float32 little-endian
     Column("seq", Integer, nullable=False),         # change that wrote this row
+    Column("parent_id", Text),                     # chunks: the document they were cut from
+    Column("span_start", Integer),                 # chunks: character span in the parent's text
+    Column("span_end", Integer),
+    Column("source", Text),                        # file path the text came from, if any
+)
+
+parents = Table(
+    "parents", metadata,
+    Column("collection_id", Integer, primary_key=True),
+    Column("parent_id", Text, primary_key=True),
+    Column("content_hash", Text, nullable=False),
+    Column("chunking", Text, nullable=False),      # JSON of the chunking settings
+    Column("source", Text),
 )
 
 tombstones = Table(

@@ -18,6 +18,7 @@ from . import migrations
 from .lock import WriteLock
 from .schema import collections as T_col
 from .schema import documents as T_doc
+from .schema import parents as T_par
 from .schema import tombstones as T_tomb
 
 DB_FILE = "vecdb.sqlite"
@@ -40,6 +41,9 @@ class DocWrite:
     metadata: str | None      # JSON text
     content_hash: str
     vector: np.ndarray | None  # None: content unchanged, only metadata may change
+    parent_id: str | None = None   # chunks: the document they were cut from
+    span: tuple[int, int] | None = None
+    source: str | None = None
 
 
 @dataclass
@@ -109,6 +113,7 @@ class Store:
     def drop_collection(self, cid: int) -> None:
         with self.write() as conn:
             conn.execute(T_tomb.delete().where(T_tomb.c.collection_id == cid))
+            conn.execute(T_par.delete().where(T_par.c.collection_id == cid))
             conn.execute(T_doc.delete().where(T_doc.c.collection_id == cid))
             conn.execute(T_col.delete().where(T_col.c.id == cid))
 
@@ -145,8 +150,13 @@ class Store:
                 out[r[0]] = (r[1], r[2], r[3])
         return out
 
-    def write_batch(self, cid: int, writes: Sequence[DocWrite], deletes: Sequence[str] = ()) -> BatchResult:
-        """Upserts and deletes in one transaction. Replaced rows get new row ids."""
+    def write_batch(self, cid: int, writes: Sequence[DocWrite], deletes: Sequence[str] = (),
+                    replace_parents: Sequence[str] = (), parent_rows: Sequence[dict] = ()) -> BatchResult:
+        """Upserts and deletes in one transaction. Replaced rows get new row ids.
+
+        Every row of a document in `replace_parents` (the document itself and its chunks) that is not
+        among `writes` is deleted in the same transaction; `parent_rows` ({parent_id, content_hash,
+        chunking, source}) record the chunked parents written."""
         with self.write() as conn:
             prev = conn.execute(select(T_col.c.last_seq).where(T_col.c.id == cid)).scalar()
             if prev is None:
@@ -155,6 +165,11 @@ class Store:
             seq = prev + 1
             res = BatchResult(prev, prev, [], [], [])
             existing = self.lookup(cid, [w.doc_id for w in writes] + list(deletes), conn)
+            if replace_parents:
+                keep = {w.doc_id for w in writes}
+                stale = self._parent_rows(conn, cid, replace_parents)
+                deletes = list(dict.fromkeys([*deletes, *(d for d in stale if d not in keep)]))
+                existing.update(stale)
             missing = [w.doc_id for w in writes if w.vector is None and
                        (w.doc_id not in existing or existing[w.doc_id][1] != w.content_hash)]
             if missing:
@@ -179,7 +194,9 @@ class Store:
                 base += 1
                 inserts.append({"row_id": base, "collection_id": cid, "doc_id": w.doc_id, "text": w.text,
                                 "metadata": w.metadata, "content_hash": w.content_hash,
-                                "vector": np.ascontiguousarray(w.vector, dtype="<f4").tobytes(), "seq": seq})
+                                "vector": np.ascontiguousarray(w.vector, dtype="<f4").tobytes(), "seq": seq,
+                                "parent_id": w.parent_id, "span_start": w.span[0] if w.span else None,
+                                "span_end": w.span[1] if w.span else None, "source": w.source})
                 res.added_ids.append(base)
                 res.added_vectors.append(w.vector)
             for d in deletes:
@@ -195,11 +212,55 @@ class Store:
             if meta_updates:
                 conn.execute(T_doc.update().where(T_doc.c.row_id == bindparam("r")).values(metadata=bindparam("m")),
                              meta_updates)
+            written = {p["parent_id"] for p in parent_rows}
+            gone = [p for p in replace_parents if p not in written]
+            for chunk in _chunks(gone, 900):
+                conn.execute(T_par.delete().where(T_par.c.collection_id == cid, T_par.c.parent_id.in_(chunk)))
+            if parent_rows:
+                conn.execute(text("INSERT OR REPLACE INTO parents (collection_id, parent_id, content_hash, chunking, "
+                                  "source) VALUES (:c, :parent_id, :content_hash, :chunking, :source)"),
+                             [{"c": cid, **p} for p in parent_rows])
             if inserts or removed:
                 conn.execute(T_col.update().where(T_col.c.id == cid).values(last_seq=seq))
                 res.seq = seq
             res.removed_ids = removed
         return res
+
+    def _parent_rows(self, conn: Connection, cid: int, parent_ids: Sequence[str]) -> dict[str, tuple]:
+        """{doc_id: (row_id, content_hash, metadata_json)} of the documents and chunks of these parents."""
+        q = select(T_doc.c.doc_id, T_doc.c.row_id, T_doc.c.content_hash, T_doc.c.metadata).where(
+            T_doc.c.collection_id == cid, (T_doc.c.parent_id.in_(bindparam("ids", expanding=True)))
+            | (T_doc.c.doc_id.in_(bindparam("ids", expanding=True))))
+        out = {}
+        for chunk in _chunks(list(parent_ids), 400):
+            for r in conn.execute(q, {"ids": chunk}):
+                out[r[0]] = (r[1], r[2], r[3])
+        return out
+
+    def parents(self, cid: int, parent_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """{parent_id: (content_hash, chunking_json)} for chunked parents that exist."""
+        q = select(T_par.c.parent_id, T_par.c.content_hash, T_par.c.chunking).where(
+            T_par.c.collection_id == cid, T_par.c.parent_id.in_(bindparam("ids", expanding=True)))
+        out = {}
+        with self.read() as conn:
+            for chunk in _chunks(list(parent_ids), 900):
+                out.update({r[0]: (r[1], r[2]) for r in conn.execute(q, {"ids": chunk})})
+        return out
+
+    def bm25(self, cid: int, match: str, limit: int) -> list[tuple[int, float]]:
+        """(row_id, score) best first by FTS5 BM25 (score = -bm25, higher is better)."""
+        q = text("SELECT f.rowid, bm25(documents_fts) AS s FROM documents_fts f JOIN documents d "
+                 "ON d.row_id = f.rowid WHERE documents_fts MATCH :m AND d.collection_id = :c "
+                 "ORDER BY s LIMIT :n")
+        with self.read() as conn:
+            return [(r[0], -float(r[1])) for r in conn.execute(q, {"m": match, "c": cid, "n": limit})]
+
+    def fts_count(self, cid: int) -> int:
+        """Rows of this collection present in the full-text index (for consistency checks)."""
+        q = text("SELECT count(*) FROM documents_fts_docsize s JOIN documents d ON d.row_id = s.id "
+                 "WHERE d.collection_id = :c")
+        with self.read() as conn:
+            return conn.execute(q, {"c": cid}).scalar()
 
     def count(self, cid: int) -> int:
         with self.engine.connect() as conn:
@@ -222,14 +283,15 @@ class Store:
         return out
 
     def rows(self, cid: int, row_ids: Sequence[int]) -> dict[int, tuple]:
-        """{row_id: (doc_id, text, metadata_json)}."""
-        q = select(T_doc.c.row_id, T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata).where(
+        """{row_id: (doc_id, text, metadata_json, parent_id, span_start, span_end, source)}."""
+        q = select(T_doc.c.row_id, T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata, T_doc.c.parent_id,
+                   T_doc.c.span_start, T_doc.c.span_end, T_doc.c.source).where(
             T_doc.c.collection_id == cid, T_doc.c.row_id.in_(bindparam("ids", expanding=True)))
         out = {}
         with self.read() as conn:
             for chunk in _chunks([int(r) for r in row_ids], 900):
                 for r in conn.execute(q, {"ids": chunk}):
-                    out[r[0]] = (r[1], r[2], r[3])
+                    out[r[0]] = tuple(r[1:])
         return out
 
     def filter_row_ids(self, cid: int, where: dict) -> np.ndarray:
@@ -257,10 +319,13 @@ class Store:
             if not sent:
                 yield last, removed, np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
 
-    def iter_documents(self, cid: int, chunk: int = 1000, with_vectors: bool = True) -> Iterator[list[tuple]]:
-        """Chunks of (doc_id, text, metadata_json, content_hash, vector) in row order."""
+    def iter_documents(self, cid: int, chunk: int = 1000, with_vectors: bool = True,
+                       with_chunks: bool = False) -> Iterator[list[tuple]]:
+        """Chunks of (doc_id, text, metadata_json, content_hash, vector) in row order; `with_chunks`
+        appends (parent_id, span_start, span_end, source)."""
         cols = [T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata, T_doc.c.content_hash]
         cols += [T_doc.c.vector] if with_vectors else []
+        cols += [T_doc.c.parent_id, T_doc.c.span_start, T_doc.c.span_end, T_doc.c.source] if with_chunks else []
         q = select(*cols).where(T_doc.c.collection_id == cid).order_by(T_doc.c.row_id)
         with self.read() as conn:
             for part in conn.execution_options(yield_per=chunk).execute(q).partitions(chunk):
