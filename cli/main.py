@@ -16,7 +16,7 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _CLICK = (click.ClickException, _tclick.ClickException)
 
-from . import admin, docs, models, search
+from . import admin, docs, models, search, serve
 
 app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -30,6 +30,7 @@ app.command("drop")(admin.drop)
 app.command("info")(admin.show_info)
 app.command("models")(models.models)
 app.command("reembed")(models.reembed)
+app.command("serve")(serve.serve)
 
 
 def main(argv: list[str] | None = None) -> int:
