@@ -6,22 +6,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-def _check_strings(v: Any, depth: int = 0) -> None:
+def _check_strings(v: Any, at: str = "", depth: int = 0) -> None:
     """Reject strings that cannot be stored as UTF-8 (lone surrogates) and absurd nesting."""
     if depth > 64:
-        raise ValueError("nested too deeply")
+        raise ValueError(f"{at or 'body'}: nested too deeply")
     if isinstance(v, str):
         try:
             v.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError("strings must be valid Unicode (no lone surrogates)") from None
+            raise ValueError(f"{at or 'body'}: strings must be valid Unicode (no lone surrogates)") from None
     elif isinstance(v, dict):
         for k, x in v.items():
-            _check_strings(k, depth + 1)
-            _check_strings(x, depth + 1)
+            _check_strings(k, at, depth + 1)
+            _check_strings(x, f"{at}.{k}" if at else str(k), depth + 1)
     elif isinstance(v, (list, tuple)):
-        for x in v:
-            _check_strings(x, depth + 1)
+        for i, x in enumerate(v):
+            _check_strings(x, f"{at}[{i}]", depth + 1)
 
 
 class Body(BaseModel):
