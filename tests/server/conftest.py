@@ -32,6 +32,8 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--db", str(db), "--port",
                                       str(self.port), "--model", "minilm", "--log-level", "warning", *args],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self) -> "Server":
         deadline = time.time() + 90
         while True:
             if self.proc.poll() is not None:
@@ -45,6 +47,7 @@ class Server:
                 self.stop()
                 raise RuntimeError("server did not start")
             time.sleep(0.2)
+        return self
 
     def client(self, **kw) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
