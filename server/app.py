@@ -36,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.db = db
     app.state.metrics = metrics
     app.state.models = None  # resolved on first use (see deps.allowed_models)
+    app.state.embedders = {}  # model name -> loaded embedder
     app.state.batcher = Batcher(settings.batch_wait_ms, settings.batch_tokens, settings.batch_max_items,
                                 on_batch=metrics.on_batch) if settings.batching else None
     for router in ROUTERS:

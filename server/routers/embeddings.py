@@ -5,6 +5,7 @@ import base64
 
 import numpy as np
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from vecdb import validate
@@ -18,7 +19,10 @@ router = APIRouter(prefix="/v1", tags=["embeddings"])
 
 async def _embedder(request: Request, model: str):
     if model in allowed_models(request):
-        return await load_model(request, model)
+        cache = request.app.state.embedders
+        if model not in cache:
+            cache[model] = await load_model(request, model)
+        return cache[model]
     db = request.app.state.db
     if validate.NAME_RE.match(model) and ".." not in model and await run_in_threadpool(db.has_collection, model):
         coll = await run_in_threadpool(db.get_collection, model)
@@ -55,11 +59,14 @@ async def embeddings(body: EmbeddingsBody, settings: SettingsDep, request: Reque
         formatted = [embedder.spec.format_query(t) for t in texts]
     else:
         formatted = [embedder.spec.format_document(t) for t in texts]
-    tokens = sum(await run_in_threadpool(embedder.count_tokens, formatted))
+    if sum(map(len, formatted)) < 20_000:  # cheap enough to count on the event loop
+        tokens = sum(embedder.count_tokens(formatted))
+    else:
+        tokens = sum(await run_in_threadpool(embedder.count_tokens, formatted))
     data = []
     for i, v in enumerate(vectors):
         v = np.ascontiguousarray(v, dtype="<f4")
         emb = base64.b64encode(v.tobytes()).decode() if body.encoding_format == "base64" else v.tolist()
         data.append({"object": "embedding", "index": i, "embedding": emb})
-    return {"object": "list", "data": data, "model": body.model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return JSONResponse({"object": "list", "data": data, "model": body.model,  # plain json.dumps: fast for floats
+                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})

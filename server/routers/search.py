@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from vecdb import validate
@@ -22,13 +23,15 @@ async def search(body: SearchBody, coll: CollectionDep, settings: SettingsDep, r
     if body.k > settings.max_k:
         raise validate.InvalidArgument(f"k: at most {settings.max_k}, got {body.k}", argument="k")
     validate_where(body.where)
-    embedder = await run_in_threadpool(lambda: coll.embedder)
+    embedder = coll._embedder  # loaded already: no thread hop; else load it off the event loop
+    if embedder is None:
+        embedder = await run_in_threadpool(lambda: coll.embedder)
     vectors = await embed(request, embedder, queries, "query", body.task)
     results = await run_in_threadpool(coll.search_vectors, vectors, body.k, body.where)
     out = [[_hit(h, body.include) for h in hits] for hits in results]
     if body.query is not None:
-        return {"hits": out[0]}
-    return {"results": [{"query": q, "hits": hits} for q, hits in zip(queries, out)]}
+        return JSONResponse({"hits": out[0]})
+    return JSONResponse({"results": [{"query": q, "hits": hits} for q, hits in zip(queries, out)]})
 
 
 def _hit(h, include: list[str]) -> dict:
