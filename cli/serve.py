@@ -26,6 +26,8 @@ def serve(
                                                        help="A model clients may name (repeat); default: the "
                                                             "presets available offline")] = None,
     device: Annotated[Optional[str], typer.Option("--device", envvar="VECDB_DEVICE", help="cpu, cuda, ...")] = None,
+    torch_threads: Annotated[Optional[int], typer.Option("--torch-threads", envvar="VECDB_TORCH_THREADS",
+                                                         help="CPU threads per model call (default: torch's)")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the database over HTTP (REST API, OpenAI-compatible /v1/embeddings, /docs, /metrics)."""
@@ -42,6 +44,12 @@ def serve(
                         ("--max-body-mb", max_body_mb), ("--max-batch", max_batch)):
         if value <= 0:
             raise InvalidArgument(f"{name}: must be positive, got {value}", argument=name.lstrip("-"))
+    if torch_threads is not None:
+        if torch_threads <= 0:
+            raise InvalidArgument(f"--torch-threads: must be positive, got {torch_threads}", argument="torch_threads")
+        import torch
+
+        torch.set_num_threads(torch_threads)
     settings = Settings(db_path=db or default_db_path(), api_key=api_key, device=device, batching=batching,
                         batch_wait_ms=batch_wait_ms, batch_tokens=batch_tokens,
                         max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch,
