@@ -4,8 +4,8 @@
 
 Measures, over HTTP to a real `vecdb serve` (uvicorn, one process) on loopback:
   * search: p50/p99 latency and requests/s with 1, 8 and 32 concurrent clients (SciFact queries, k=10);
-  * POST /v1/embeddings: throughput with 16 concurrent clients (one SciFact query per request),
-    with dynamic batching on and off (`--no-batching`).
+  * POST /v1/embeddings: throughput with 16 concurrent clients (one SciFact query per request, base64
+    answers as the openai client asks), with dynamic batching on and off (`--no-batching`).
 The source database is copied first (it is never written). Without one, the SciFact corpus is indexed
 into a temporary database. Clients run in this process (asyncio + httpx) and share the CPU with the
 server. Writes bench/results/server.{json,md} and prints the table. Not a timed test.
@@ -127,7 +127,8 @@ def main() -> None:
         db = prepare_db(args.source_db, work)
         search_req = lambda i: ("POST", f"/v1/collections/{args.collection}/search",  # noqa: E731
                                 {"query": qs[i % len(qs)], "k": 10, "include": ["metadata"]})
-        embed_req = lambda i: ("POST", "/v1/embeddings", {"input": [qs[i % len(qs)]], "model": "minilm"})  # noqa: E731
+        embed_req = lambda i: ("POST", "/v1/embeddings", {"input": [qs[i % len(qs)]], "model": "minilm",
+                                                    "encoding_format": "base64"})  # noqa: E731
         results = {"search": [], "embeddings": []}
         server = Server(db, free_port())
         try:
