@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from vecdb import validate
+from vecdb.errors import CollectionExists
 
 from ..deps import CollectionDep, DbDep, NamePath, check_model
 from ..schemas import CollectionCreate
@@ -16,8 +17,15 @@ router = APIRouter(prefix="/v1/collections", tags=["collections"])
 async def create_collection(body: CollectionCreate, db: DbDep, request: Request) -> dict:
     validate.collection_name(body.name)
     check_model(request, body.model)
-    coll = await run_in_threadpool(lambda: db.create_collection(body.name, body.model, pooling=body.pooling,
-                                                                 exist_ok=body.exist_ok))
+    def create():
+        try:
+            return db.create_collection(body.name, body.model, pooling=body.pooling, exist_ok=body.exist_ok)
+        except CollectionExists:
+            if not body.exist_ok:  # else another process created it meanwhile: check it like exist_ok does
+                raise
+            return db.get_collection(body.name, model=body.model, pooling=body.pooling)
+
+    coll = await run_in_threadpool(create)
     return await run_in_threadpool(coll.info)
 
 
