@@ -4,7 +4,7 @@ DEMO_DB ?= .demo-db
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv demo test test-fast bench clean
+.PHONY: venv demo test test-fast bench bench-server clean
 
 venv:
 	@bash .ci/setup-venv
@@ -26,6 +26,8 @@ test-fast: venv
 bench: venv
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/scale.py
+bench-server: venv
+	$(BIN)/python bench/server_bench.py
 
 clean:
 	rm -rf $(DEMO_DB) .pytest_cache

@@ -16,7 +16,7 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _CLICK = (click.ClickException, _tclick.ClickException)
 
-from . import admin, docs, models, rag, search
+from . import admin, docs, models, rag, search, serve
 from . import eval as eval_cmd
 
 app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
@@ -35,6 +35,7 @@ app.command("eval")(eval_cmd.evaluate)
 app.command("reindex")(admin.reindex)
 app.command("context")(rag.context)
 app.command("ask")(rag.ask)
+app.command("serve")(serve.serve)
 
 
 def main(argv: list[str] | None = None) -> int:
