@@ -44,3 +44,7 @@ class SpecMismatch(VecdbError):
 
 class StorageError(VecdbError, OSError):
     """The database directory cannot be used (not writable, corrupt, ...)."""
+
+
+class Unsupported(InvalidArgument):
+    """The operation exists only on another backend (for example, local-only features on Milvus)."""
