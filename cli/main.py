@@ -16,10 +16,11 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _CLICK = (click.ClickException, _tclick.ClickException)
 
-from . import admin, docs, models, search
+from . import admin, backends, docs, models, search, transfer
 
 app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.callback()(backends.choose)
 app.command("add")(docs.add)
 app.command("search")(search.search)
 app.command("get")(docs.get)
@@ -30,6 +31,8 @@ app.command("drop")(admin.drop)
 app.command("info")(admin.show_info)
 app.command("models")(models.models)
 app.command("reembed")(models.reembed)
+app.command("export")(transfer.export)
+app.command("import")(transfer.import_)
 
 
 def main(argv: list[str] | None = None) -> int:
