@@ -16,7 +16,7 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _CLICK = (click.ClickException, _tclick.ClickException)
 
-from . import admin, backends, docs, models, search, transfer
+from . import admin, backends, docs, ingest, models, search, transfer
 
 app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -33,6 +33,7 @@ app.command("models")(models.models)
 app.command("reembed")(models.reembed)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
+app.command("ingest")(ingest.ingest)
 
 
 def main(argv: list[str] | None = None) -> int:
