@@ -22,8 +22,9 @@ class Format(str, Enum):
     csv = "csv"
 
 
-DbOpt = Annotated[Optional[Path], typer.Option("--db", envvar="VECDB_PATH", show_default=False,
-                                               help="Database directory [env: VECDB_PATH; default ~/.local/share/vecdb]")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", envvar="VECDB_PATH", show_default=False,
+                                              help="Database directory or milvus://host:port, milvus-lite://PATH "
+                                                   "[env: VECDB_PATH; default ~/.local/share/vecdb]")]
 CollectionOpt = Annotated[str, typer.Option("--collection", "-c", envvar="VECDB_COLLECTION", help="Collection name")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", envvar="VECDB_FORMAT", case_sensitive=False,
                                            help="Output format")]
@@ -32,11 +33,17 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", envvar="VECDB_
 PoolingOpt = Annotated[Optional[str], typer.Option("--pooling", help="mean, cls, last-token, weighted-mean, max")]
 
 
-def open_db(db: Path | None):
+def open_db(db: str | Path | None):
+    """--db, else the global --uri (with --backend), else the default directory."""
     import vecdb
     from vecdb.paths import default_db_path
 
-    return vecdb.open(db or default_db_path())
+    backend = os.environ.get("VECDB_BACKEND") or None
+    uri = db or os.environ.get("VECDB_URI") or None
+    if backend == "milvus" and not uri:
+        raise InvalidArgument("--uri: --backend milvus needs --uri (milvus://host:19530 or a Milvus Lite .db path)",
+                              argument="--uri")
+    return vecdb.open(str(uri) if uri else default_db_path(), backend=backend if uri else None)
 
 
 def read_text_file(path: Path, argument: str = "--file") -> str:

@@ -60,6 +60,7 @@ def add(
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per transaction")] = 256,
+    ray: Annotated[Optional[str], typer.Option("--ray", help="Embed on Ray: 'local', 'auto' or ray://host:10001")] = None,
     db: DbOpt = None,
     collection: CollectionOpt = "default",
     fmt: FormatOpt = Format.table,
@@ -104,6 +105,11 @@ def add(
         else:
             coll = database.create_collection(collection, model or "minilm", pooling=pooling, **opts)
         id_list = [d[0] for d in docs]
+        if ray:
+            from .ingest import ray_address, run
+
+            items = [{"id": i, "text": t, "metadata": m} for i, t, m in docs]
+            return run(coll, fmt, total=len(docs), items=items, address=ray_address(ray), batch_size=batch_size)
         with progress_bar(len(docs), f"adding to {collection}") as advance:
             file_ids = {str(f) for f in files}
             chunking = {} if chunk_size is None else {

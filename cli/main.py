@@ -16,11 +16,12 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _CLICK = (click.ClickException, _tclick.ClickException)
 
-from . import admin, docs, models, rag, search, serve
+from . import admin, backends, docs, ingest, models, rag, search, serve, transfer
 from . import eval as eval_cmd
 
 app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.callback()(backends.choose)
 app.command("add")(docs.add)
 app.command("search")(search.search)
 app.command("get")(docs.get)
@@ -36,6 +37,9 @@ app.command("reindex")(admin.reindex)
 app.command("context")(rag.context)
 app.command("ask")(rag.ask)
 app.command("serve")(serve.serve)
+app.command("export")(transfer.export)
+app.command("import")(transfer.import_)
+app.command("ingest")(ingest.ingest)
 
 
 def main(argv: list[str] | None = None) -> int:

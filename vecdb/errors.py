@@ -48,3 +48,7 @@ class StorageError(VecdbError, OSError):
 
 class UpstreamError(VecdbError):
     """A chat endpoint or generator failed: unreachable, timed out, or answered with an error."""
+
+
+class Unsupported(InvalidArgument):
+    """The operation exists only on another backend (for example, local-only features on Milvus)."""

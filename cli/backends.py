@@ -1,0 +1,25 @@
+"""Global options: which backend the commands use (`vecdb --backend milvus --uri URI ...`)."""
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from vecdb.errors import InvalidArgument
+
+
+def choose(
+    backend: Annotated[Optional[str], typer.Option("--backend", envvar="VECDB_BACKEND",
+                                                   help="local (default) or milvus")] = None,
+    uri: Annotated[Optional[str], typer.Option("--uri", envvar="VECDB_URI",
+                                               help="Where the backend is: milvus://host:19530, "
+                                                    "milvus+https://..., or a Milvus Lite .db path")] = None,
+) -> None:
+    """A vector search database with a built-in LLM embedder."""
+    if backend not in (None, "local", "milvus"):
+        raise InvalidArgument(f"--backend: unknown backend {backend!r}; valid: local, milvus", argument="--backend")
+    if backend:
+        os.environ["VECDB_BACKEND"] = backend
+    if uri:
+        os.environ["VECDB_URI"] = uri

@@ -1,0 +1,1 @@
+"""Milvus backend: collections stored in Milvus (Lite, Standalone or Distributed) through pymilvus."""
