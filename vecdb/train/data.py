@@ -23,6 +23,11 @@ class Example:
     instruction: str | None = None
     positive_id: str | None = None          # document id, when known (BEIR, mining)
     positive_ids: set = field(default_factory=set)  # every labelled positive of this query (ids or texts)
+    negative_ids: list = field(default_factory=list)  # ids of mined negatives (given ones are known by text)
+
+    def negative_keys(self) -> list[str]:
+        ids = self.negative_ids + [None] * (len(self.negatives) - len(self.negative_ids))
+        return [i if i is not None else t for i, t in zip(ids, self.negatives)]
 
     def key(self) -> str:
         return self.positive_id if self.positive_id is not None else self.positive

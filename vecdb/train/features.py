@@ -34,10 +34,14 @@ def hidden_states(emb, batch: dict) -> torch.Tensor:
 
 
 def frozen_features(emb, texts: Sequence[str], kind: str = "document", bases: Sequence[str] = ("mean",),
-                    task: str | None = None, progress: Callable[[int], None] | None = None) -> dict:
-    """{base: array (N, D)} for "mean"/"last"; {"tokens": list of (T_i, D) float16 tensors}."""
+                    task: str | None = None, progress: Callable[[int], None] | None = None,
+                    formatted: bool = False) -> dict:
+    """{base: array (N, D)} for "mean"/"last"; {"tokens": list of (T_i, D) float16 tensors}.
+    `formatted`: the texts already carry their template."""
     texts = list(texts)
-    if kind == "document":
+    if formatted:
+        formatted = texts
+    elif kind == "document":
         formatted = [emb.spec.format_document(t) for t in texts]
     else:
         formatted = [emb.spec.format_query(q, task) for q in texts]
