@@ -17,6 +17,7 @@ _ABORT = (click.exceptions.Abort, typer.Abort)
 _CLICK = (click.ClickException, _tclick.ClickException)
 
 from . import admin, docs, models, search
+from . import train as train_cmd
 
 app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -30,6 +31,7 @@ app.command("drop")(admin.drop)
 app.command("info")(admin.show_info)
 app.command("models")(models.models)
 app.command("reembed")(models.reembed)
+app.command("train")(train_cmd.train)
 
 
 def main(argv: list[str] | None = None) -> int:
