@@ -32,6 +32,7 @@ app.command("info")(admin.show_info)
 app.command("models")(models.models)
 app.command("reembed")(models.reembed)
 app.command("train")(train_cmd.train)
+app.command("synth")(train_cmd.synth)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,3 +58,42 @@ def train(
         info(f"wrote {out}; loss per epoch: {', '.join(f'{x:.4f}' for x in summary['loss']) or '(already done)'}")
     else:
         emit([summary], fmt, list(summary), as_object=summary)
+
+
+def synth(
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file of triples to write")],
+    collection: CollectionOpt = "default",
+    api_base: Annotated[Optional[str], typer.Option("--api-base", envvar="VECDB_SYNTH_API_BASE",
+                                                    help="OpenAI-compatible endpoint; default: local SmolLM2")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="VECDB_SYNTH_API_KEY")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Chat model (endpoint) or local instruct "
+                                                 "model (default smollm2-135m)")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N documents")] = None,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=4)] = 64,
+    negatives: Annotated[bool, typer.Option("--negatives/--no-negatives", help="Generate hard negatives")] = True,
+    db: DbOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Generate training triples (query, positive, hard negative) from a collection's documents with an LLM."""
+    from vecdb.train import synth as s
+
+    with open_db(db) as database:
+        docs = s.collection_docs(database.get_collection(collection), limit)
+    if api_base:
+        gen = s.ChatEndpoint(api_base, api_key, model or "default")
+    else:
+        gen = s.LocalGenerator(model or "smollm2-135m")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    with open(tmp, "w", encoding="utf-8") as f, progress_bar(len(docs), "generating") as advance:
+        stats = s.synthesize(gen, docs, lambda row: f.write(s.dumps(row) + "\n"), [t for _, t in docs[:3]],
+                             negatives=negatives, max_new_tokens=max_new_tokens, progress=advance)
+    tmp.replace(out)
+    result = {**stats.to_dict(), "out": str(out)}
+    if fmt == Format.table:
+        d = stats.dropped
+        info(f"wrote {stats.written} triples ({stats.with_negative} with a hard negative) from {stats.docs} "
+             f"documents to {out}; dropped malformed: {d['query']} queries, {d['negative']} negatives, "
+             f"{d['task']} task definitions")
+    else:
+        emit([result], fmt, list(result), as_object=result)
