@@ -108,7 +108,16 @@ def run_one(name: str, feats: np.lib.npyio.NpzFile, examples, args, qrels) -> di
         proj = trainer.emb.pooler.proj
         after = ndcg(proj(torch.from_numpy(qvec[test_rows])).numpy(), proj(torch.from_numpy(dvec)).numpy(),
                      test_q, dids, qrels)
-    return {"model": model, "raw_pooling": RAW_POOLING[base], "trained": f"pooling:{KIND[base]}",
+        # the saved folder, loaded as any model, embeds like the feature path it was evaluated with
+        from vecdb.embed import load_embedder
+
+        emb = load_embedder(model=str(out))
+        sample = list(range(0, len(dids), max(1, len(dids) // 8)))[:8]
+        ref = proj(torch.from_numpy(dvec[sample])).numpy()
+        ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+        got = emb.embed_documents([corpus[dids[i]] for i in sample])
+        check = float((ref * got).sum(1).min())
+    return {"saved_model_min_cosine_vs_features": round(check, 5), "model": model, "raw_pooling": RAW_POOLING[base], "trained": f"pooling:{KIND[base]}",
             "max_length": spec.max_length, "dtype": spec.dtype, "before": before, "after": after,
             "gain_ndcg@10": round(after["ndcg@10"] - before["ndcg@10"], 4),
             "train_seconds": round(train_s, 1), "feature_pass_seconds": round(float(feats["doc_seconds"]), 1),
@@ -134,9 +143,11 @@ def main() -> None:
     ap.add_argument("--synth", default=None, help="train on these synthetic triples instead of qrels/train.tsv")
     ap.add_argument("--tag", default="")
     ap.add_argument("--date", default=time.strftime("%Y-%m-%d"))
+    ap.add_argument("--results", default=str(OUT))
     args = ap.parse_args()
     qrels = ev.load_qrels(SCIFACT, "test")
-    results_path = OUT / "train.json"
+    out_dir = Path(args.results)
+    results_path = out_dir / "train.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for name in args.runs.split(","):
         if args.synth:
@@ -150,19 +161,19 @@ def main() -> None:
         results[key] = {**run_one(name, feats, examples, args, qrels), "date": args.date,
                         "machine": "2-core CPU, no GPU"}
         print(key, json.dumps(results[key]), flush=True)
-        OUT.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=2))
-        write_md(results)
+        write_md(results, out_dir)
 
 
-def write_md(results: dict) -> None:
+def write_md(results: dict, out_dir: Path) -> None:
     lines = ["| run | raw pooling | trained | nDCG@10 before | after | gain | train time | frozen pass |",
              "|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
         lines.append(f"| {key} | {r['raw_pooling']} | {r['trained']} | {r['before']['ndcg@10']:.4f} | "
                      f"{r['after']['ndcg@10']:.4f} | {r['gain_ndcg@10']:+.4f} | {r['train_seconds']:.0f} s | "
                      f"{r['feature_pass_seconds'] / 60:.1f} min |")
-    (OUT / "train.md").write_text("\n".join(lines) + "\n")
+    (out_dir / "train.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
