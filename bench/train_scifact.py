@@ -64,7 +64,7 @@ def run_one(name: str, feats: np.lib.npyio.NpzFile, examples, args, qrels) -> di
     from vecdb.train.trainer import TrainConfig, Trainer
     from vecdb.spec import EmbeddingSpec
 
-    model, base = name.split(":")
+    model, base, init = (name.split(":") + ["identity"])[:3]
     spec = EmbeddingSpec.from_json(str(feats["spec"]))
     dids = [str(x) for x in feats["doc_ids"]]
     qids_all = [str(x) for x in feats["query_ids"]]
@@ -74,10 +74,10 @@ def run_one(name: str, feats: np.lib.npyio.NpzFile, examples, args, qrels) -> di
     test_rows = [qpos[q] for q in test_q]
     before = ndcg(qvec[test_rows], dvec, test_q, dids, qrels)
 
-    out = Path(args.models) / f"{model}-{KIND[base]}{args.tag}"
+    out = Path(args.models) / f"{model}-{KIND[base]}-{init}{args.tag}"
     config = TrainConfig(model=model, mode="pooling", pooling=KIND[base], epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, tau=args.tau, max_length=spec.max_length,
-                         max_negatives=args.hard_negatives, seed=0)
+                         max_negatives=args.hard_negatives, seed=0, init=init)
     trainer = Trainer(config, out, log=lambda m: print(m, flush=True))
     from vecdb import evaluate as ev
 
@@ -117,7 +117,7 @@ def run_one(name: str, feats: np.lib.npyio.NpzFile, examples, args, qrels) -> di
         ref /= np.linalg.norm(ref, axis=1, keepdims=True)
         got = emb.embed_documents([corpus[dids[i]] for i in sample])
         check = float((ref * got).sum(1).min())
-    return {"saved_model_min_cosine_vs_features": round(check, 5), "model": model, "raw_pooling": RAW_POOLING[base], "trained": f"pooling:{KIND[base]}",
+    return {"saved_model_min_cosine_vs_features": round(check, 5), "model": model, "raw_pooling": RAW_POOLING[base], "trained": f"pooling:{KIND[base]} (init {init})",
             "max_length": spec.max_length, "dtype": spec.dtype, "before": before, "after": after,
             "gain_ndcg@10": round(after["ndcg@10"] - before["ndcg@10"], 4),
             "train_seconds": round(train_s, 1), "feature_pass_seconds": round(float(feats["doc_seconds"]), 1),
@@ -157,6 +157,7 @@ def main() -> None:
             mined_negatives(args.negatives_db, examples, args.hard_negatives, args.skip_top,
                             Path(args.features) / "negatives.json")
         feats = np.load(Path(args.features) / f"{name.split(':')[0].split('-')[0]}.npz")
+        name = name if name.count(":") == 2 else name + ":identity"
         key = name + (" (synth only)" if args.synth else "")
         results[key] = {**run_one(name, feats, examples, args, qrels), "date": args.date,
                         "machine": "2-core CPU, no GPU"}

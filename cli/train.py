@@ -27,6 +27,7 @@ def train(
     gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing")] = False,
     cache_chunk: Annotated[Optional[int], typer.Option("--cache-chunk", min=1, help="GradCache chunk size")] = None,
     lora_r: Annotated[int, typer.Option("--lora-r", min=1)] = 8,
+    init: Annotated[str, typer.Option("--init", help="Pooling mode: identity or standardize (z-scored features)")] = "identity",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda")] = None,
     db: DbOpt = None,
@@ -41,7 +42,7 @@ def train(
 
     config = TrainConfig(model=model, mode=mode, pooling=pooling, epochs=epochs, batch_size=batch_size, lr=lr,
                          tau=tau, max_length=max_length, gradient_checkpointing=gradient_checkpointing,
-                         cache_chunk=cache_chunk, lora_r=lora_r, lora_alpha=2 * lora_r, seed=seed, device=device,
+                         cache_chunk=cache_chunk, lora_r=lora_r, init=init, lora_alpha=2 * lora_r, seed=seed, device=device,
                          max_negatives=max(hard_negatives, 7))
     config.check()
     examples = train_data.load(data, split)

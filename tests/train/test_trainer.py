@@ -160,3 +160,18 @@ def test_bad_config():
         TrainConfig(mode="half").check()
     with pytest.raises(InvalidArgument, match="tau"):
         TrainConfig(tau=0).check()
+
+
+def test_standardize_init_centres_and_equalises_the_features(tmp_path, models):
+    t = Trainer(TrainConfig(model=models["llama"], mode="pooling", pooling="linear", init="standardize",
+                            dtype="float32"), tmp_path / "s")
+    t.prepare_features(examples())
+    t.standardize()
+    x = torch.stack(list(t._features["document"].values()))
+    with torch.no_grad():
+        y = t.emb.pooler.proj(x)
+    assert y.mean(0).abs().max() < 1e-4
+    sd = y.std(0)
+    assert torch.allclose(sd, sd.mean().expand_as(sd), rtol=1e-3)
+    with pytest.raises(InvalidArgument, match="init"):
+        TrainConfig(init="zero").check()

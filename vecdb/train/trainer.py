@@ -49,6 +49,7 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     dtype: str | None = None         # None: auto (bf16 where native) for the frozen pooling mode, else float32
+    init: str = "identity"           # pooling mode, linear kinds: "standardize" starts from z-scored features
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -58,6 +59,8 @@ class TrainConfig:
                 raise InvalidArgument(f"{name}: must be >= 1, got {getattr(self, name)}", argument=name)
         if self.tau <= 0:
             raise InvalidArgument(f"tau: must be > 0, got {self.tau}", argument="tau")
+        if self.init not in ("identity", "standardize"):
+            raise InvalidArgument(f"init: must be identity or standardize, got {self.init!r}", argument="init")
         if self.lr is not None and self.lr <= 0:
             raise InvalidArgument(f"lr: must be > 0, got {self.lr}", argument="lr")
         if self.cache_chunk is not None and self.cache_chunk < 1:
@@ -211,6 +214,20 @@ class Trainer:
         cache.parent.mkdir(parents=True, exist_ok=True)
         torch.save(self._features, cache)
 
+    def standardize(self) -> None:
+        """Start the projection as a z-score of the frozen document features: raw LLM hidden states are
+        dominated by a few huge dimensions, which cosine similarity then mostly measures."""
+        pooler = self.emb.pooler
+        if pooler.kind == "attention" or pooler.out_dim != pooler.dim:
+            raise InvalidArgument("init: standardize needs a linear or last-linear pooling of equal width",
+                                  argument="init")
+        x = torch.stack(list(self._features["document"].values())).float()
+        mu, sd = x.mean(0), x.std(0).clamp(min=1e-6)
+        scale = sd.mean() / sd  # cosine ignores the overall scale: keep weights near 1 so the lr means the same
+        with torch.no_grad():
+            pooler.proj.weight.copy_(torch.diag(scale).to(pooler.proj.weight.device))
+            pooler.proj.bias.copy_((-mu * scale).to(pooler.proj.bias.device))
+
     # ---- one step ------------------------------------------------------
     def loss(self, batch: Sequence[Example]) -> torch.Tensor:
         negs, mask = batch_mask(batch, self.config.max_negatives)
@@ -302,6 +319,8 @@ class Trainer:
         if start:
             self.log(f"resuming after epoch {start} from {self.out / CHECKPOINT}")
         self.prepare_features(examples)
+        if not start and self.config.mode == "pooling" and self.config.init == "standardize":
+            self.standardize()
         batches = _Batches(examples, self.config.batch_size, self.config.seed)
         history, t0 = [], time.perf_counter()
         for epoch in range(start, self.config.epochs):
