@@ -18,6 +18,7 @@ _CLICK = (click.ClickException, _tclick.ClickException)
 
 from . import admin, backends, docs, ingest, models, rag, search, serve, transfer
 from . import eval as eval_cmd
+from . import train as train_cmd
 
 app = typer.Typer(name="vecdb", help="A vector search database with a built-in LLM embedder.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -40,6 +41,8 @@ app.command("serve")(serve.serve)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("ingest")(ingest.ingest)
+app.command("train")(train_cmd.train)
+app.command("synth")(train_cmd.synth)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,7 +134,8 @@ class HFEmbedder(Embedder):
             # not after a prompt such as PromptEOL's, whose own last token is the one to read.
             prompt_after_text = not document_template.rstrip().endswith("{text}")
             append_eos = resolved.defaults.get(
-                "append_eos", self.is_decoder and pooling == Pooling.LAST_TOKEN and not prompt_after_text)
+                "append_eos", self.is_decoder and pooling in (Pooling.LAST_TOKEN, Pooling.LAST_LINEAR)
+                and not prompt_after_text)
         self.eos_id = self.tokenizer.eos_token_id
         if append_eos and self.eos_id is None:
             raise InvalidArgument("append_eos: the tokenizer has no EOS token", argument="append_eos")

@@ -21,10 +21,11 @@ class Pooling(str, Enum):
     MAX = "max"
     ATTENTION = "attention"  # trainable: see trainable.py
     LINEAR = "linear"        # trainable: mean + learned projection
+    LAST_LINEAR = "last-linear"  # trainable: last token + learned projection
 
     @property
     def trainable(self) -> bool:
-        return self in (Pooling.ATTENTION, Pooling.LINEAR)
+        return self in (Pooling.ATTENTION, Pooling.LINEAR, Pooling.LAST_LINEAR)
 
     @classmethod
     def parse(cls, value: "str | Pooling") -> "Pooling":

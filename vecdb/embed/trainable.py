@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import InvalidArgument
-from .pooling import mean
+from .pooling import last_token, mean
 
 WEIGHTS_FILE = "vecdb_pooler.safetensors"
 CONFIG_FILE = "vecdb_pooler.json"
@@ -79,7 +79,16 @@ class LinearPooler(TrainablePooler):
         return self.proj(mean(h, mask))
 
 
-KINDS: dict[str, type[TrainablePooler]] = {"attention": AttentionPooler, "linear": LinearPooler}
+class LastLinearPooler(TrainablePooler):
+    """Last-token pooling followed by a learned linear projection (starts as the identity)."""
+    kind = "last-linear"
+
+    def forward(self, h, mask):
+        return self.proj(last_token(h, mask))
+
+
+KINDS: dict[str, type[TrainablePooler]] = {"attention": AttentionPooler, "linear": LinearPooler,
+                                           "last-linear": LastLinearPooler}
 
 
 def create(kind: str, dim: int, out_dim: int | None = None) -> TrainablePooler:
