@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=600, help="search requests per concurrency level")
     ap.add_argument("--embed-requests", type=int, default=640, help="/v1/embeddings requests per mode")
     ap.add_argument("--quick", action="store_true", help="few requests (a smoke run)")
+    ap.add_argument("--torch-threads", type=int, default=None, help="passed to vecdb serve")
     args = ap.parse_args()
     if not (SCIFACT / "queries.jsonl").exists():
         sys.exit(f"SciFact not found at {SCIFACT}")
@@ -130,7 +131,8 @@ def main() -> None:
         embed_req = lambda i: ("POST", "/v1/embeddings", {"input": [qs[i % len(qs)]], "model": "minilm",
                                                     "encoding_format": "base64"})  # noqa: E731
         results = {"search": [], "embeddings": []}
-        server = Server(db, free_port())
+        extra = ["--torch-threads", str(args.torch_threads)] if args.torch_threads else []
+        server = Server(db, free_port(), *extra)
         try:
             asyncio.run(load(server.url, 4, 32, search_req))  # warm-up: model, index
             asyncio.run(load(server.url, 4, 32, embed_req))
@@ -145,7 +147,7 @@ def main() -> None:
                        if line.startswith(("vecdb_embedding_batch_size_sum", "vecdb_embedding_batch_size_count"))]
         finally:
             server.stop()
-        server = Server(db, free_port(), "--no-batching")
+        server = Server(db, free_port(), "--no-batching", *extra)
         try:
             asyncio.run(load(server.url, 4, 32, embed_req))
             r = asyncio.run(load(server.url, 16, args.embed_requests, embed_req))
@@ -160,7 +162,7 @@ def main() -> None:
     mean_batch = sums["vecdb_embedding_batch_size_sum"] / max(sums["vecdb_embedding_batch_size_count"], 1)
     report = {"date": dt.date.today().isoformat(), "machine": f"{platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} CPUs, no GPU", "collection": args.collection, "documents": 5183,
-              "model": "minilm (all-MiniLM-L6-v2)", "quick": args.quick, **results,
+              "model": "minilm (all-MiniLM-L6-v2)", "quick": args.quick, "torch_threads": args.torch_threads, **results,
               "embedding_speedup": round(on["req_per_s"] / off["req_per_s"], 2),
               "mean_texts_per_model_call_batching_on": round(mean_batch, 2)}
     OUT.mkdir(parents=True, exist_ok=True)
