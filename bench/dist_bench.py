@@ -27,7 +27,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact"))
+SCIFACT = Path(os.environ.get("VECDB_SCIFACT") or next(
+    (p for p in (ROOT.parent / "shared" / "eval" / "scifact", ROOT.parents[1] / "shared" / "eval" / "scifact")
+     if p.exists()), ROOT.parent / "shared" / "eval" / "scifact"))  # a worktree sits one level deeper
 
 
 def ranking(coll, qids, qvecs, k=100):
