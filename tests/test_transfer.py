@@ -69,6 +69,7 @@ def test_spec_mismatch_is_refused(tmp_path, minilm_fp32):
             copy_collection(src, m)
 
 
+@pytest.mark.slow
 def test_cli_export_import(tmp_path, minilm_fp32):
     with vecdb.open(tmp_path / "a") as a:
         _fill(a.create_collection("docs", embedder=minilm_fp32), n=40)
@@ -84,3 +85,17 @@ def test_cli_export_import(tmp_path, minilm_fp32):
     bad = subprocess.run(vecdb_cmd() + ["export", "--db", str(tmp_path / "a"), "-c", "nope", "--to", lite],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and bad.stderr.startswith("error: collection:")
+
+
+@pytest.mark.slow
+def test_cli_global_backend_options(tmp_path):
+    lite = str(tmp_path / "g.db")
+    run = lambda *a: subprocess.run(vecdb_cmd() + list(a), capture_output=True, text=True)  # noqa: E731
+    out = run("--backend", "milvus", "--uri", lite, "add", "the cat sat", "-c", "t", "--format", "json")
+    assert out.returncode == 0 and json.loads(out.stdout)["added"] == 1
+    out = run("collections", "--db", f"milvus-lite://{lite}", "--format", "json")
+    assert [c["name"] for c in json.loads(out.stdout)] == ["t"]
+    out = run("--backend", "milvus", "collections")
+    assert out.returncode != 0 and out.stderr.startswith("error: --uri:")
+    out = run("--backend", "nope", "collections")
+    assert out.returncode != 0 and out.stderr.startswith("error: --backend:")
