@@ -167,12 +167,17 @@ def main() -> None:
         write_md(results, out_dir)
 
 
+def _unseen(r: dict) -> str:
+    u = r.get("unseen")
+    return f"{u['before']:.4f} → {u['after']:.4f} (n={u['queries']})" if u else "-"
+
+
 def write_md(results: dict, out_dir: Path) -> None:
-    lines = ["| run | raw pooling | trained | nDCG@10 before | after | gain | train time | frozen pass |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | raw pooling | trained | nDCG@10 before | after | gain | unseen-doc queries before → after "
+             "| train time | frozen pass |", "|---|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
         lines.append(f"| {key} | {r['raw_pooling']} | {r['trained']} | {r['before']['ndcg@10']:.4f} | "
-                     f"{r['after']['ndcg@10']:.4f} | {r['gain_ndcg@10']:+.4f} | {r['train_seconds']:.0f} s | "
+                     f"{r['after']['ndcg@10']:.4f} | {r['gain_ndcg@10']:+.4f} | {_unseen(r)} | {r['train_seconds']:.0f} s | "
                      f"{r['feature_pass_seconds'] / 60:.1f} min |")
     (out_dir / "train.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
