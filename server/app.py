@@ -11,10 +11,11 @@ from vecdb.embed.batcher import Batcher
 from . import errors
 from .metrics import Metrics
 from .middleware import AuthMiddleware, BodyLimitMiddleware, MetricsMiddleware
-from .routers import collections, documents, embeddings, health, search
+from .routers import collections, documents, embeddings, health, rag, search
 from .settings import Settings
 
-ROUTERS = [health.router, collections.router, documents.router, search.router, embeddings.router]
+ROUTERS = [health.router, collections.router, documents.router, search.router, embeddings.router, rag.router,
+           rag.alias]
 
 
 def create_app(settings: Settings) -> FastAPI:
