@@ -4,7 +4,7 @@ DEMO_DB ?= .demo-db
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv demo test test-fast bench bench-server clean
+.PHONY: venv demo test test-fast bench bench-deps bench-quality bench-server clean
 
 venv:
 	@bash .ci/setup-venv
@@ -23,10 +23,22 @@ test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # Benchmarks (not timed tests): each prints a table and writes bench/results/<name>.{json,md,png}.
-bench: venv
+bench-deps: venv
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[bench]"
+
+bench: bench-deps
+	$(BIN)/python bench/embed_throughput.py
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/scale.py
-bench-server: venv
+
+# SciFact nDCG@10 per preset and pooling (the README's quality table; smollm2 passes take ~20 min each here).
+bench-quality: bench-deps
+	$(BIN)/python bench/quality.py --configs minilm:mean,minilm:cls,minilm:weighted-mean
+	$(BIN)/python bench/quality.py --configs minilm:mean --dtype float32
+	$(BIN)/python bench/quality.py --configs "" --multi "smollm2-135m:last-token+mean+weighted-mean"
+	$(BIN)/python bench/quality.py --configs smollm2-135m:last-token+prompteol
+
+bench-server: bench-deps
 	$(BIN)/python bench/server_bench.py
 
 clean:
