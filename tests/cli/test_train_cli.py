@@ -11,6 +11,7 @@ import pytest
 from tests.tiny_models import tiny_decoder
 from tests.train.test_trainer import examples
 
+EPOCHS = 400  # many tiny epochs: on a fast machine 30 finished within the kill window
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "VECDB_NO_PROGRESS": "1"}
 
 
@@ -40,15 +41,15 @@ def test_train_is_killed_and_resumes(tmp_path, tiny):
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out"
     args = ["train", str(_data(tmp_path)), "--model", tiny, "--mode", "pooling", "--pooling", "last-linear",
-            "--epochs", "30", "--batch-size", "4", "--out", str(out), "--hard-negatives", "2", "--skip-top", "1",
+            "--epochs", str(EPOCHS), "--batch-size", "4", "--out", str(out), "--hard-negatives", "2", "--skip-top", "1",
             "--collection", "c", "--db", db, "--format", "json"]
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     ckpt = out / "checkpoint" / "state.ckpt"
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)
+        time.sleep(0.01)
+    # Kill as soon as the first checkpoint exists: with EPOCHS epochs the run cannot have finished (and removed it).
     assert proc.poll() is None, "training finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -57,7 +58,7 @@ def test_train_is_killed_and_resumes(tmp_path, tiny):
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert "resuming after epoch" in r.stderr and summary["resumed_after"] >= 1
-    assert len(summary["loss"]) == 30 - summary["resumed_after"]
+    assert len(summary["loss"]) == EPOCHS - summary["resumed_after"]
     assert not (out / "checkpoint").exists()
     # the folder is a model: a new collection with it, and the old one moved onto it
     assert vecdb("create", "t", "--model", str(out), "--db", db).returncode == 0
