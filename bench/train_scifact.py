@@ -174,7 +174,7 @@ def _unseen(r: dict) -> str:
 
 def write_md(results: dict, out_dir: Path) -> None:
     lines = ["| run | raw pooling | trained | nDCG@10 before | after | gain | unseen-doc queries before → after "
-             "| train time | frozen pass |", "|---|---|---|---|---|---|---|---|---|"]
+             "| train time | corpus pass |", "|---|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
         lines.append(f"| {key} | {r['raw_pooling']} | {r['trained']} | {r['before']['ndcg@10']:.4f} | "
                      f"{r['after']['ndcg@10']:.4f} | {r['gain_ndcg@10']:+.4f} | {_unseen(r)} | {r['train_seconds']:.0f} s | "

@@ -29,6 +29,8 @@ def main() -> None:
     unseen = {q: r for q, r in qrels.items() if not set(r) & train_docs}
     seen = {q: r for q, r in qrels.items() if q not in unseen}
     for key, r in results.items():
+        if r.get("mode", "pooling") != "pooling":  # LoRA entries measure "unseen" themselves
+            continue
         base = "last" if r["raw_pooling"] == "last-token" else "mean"
         f = np.load(Path("/work/cache/train-feats") / f"{r['model'].split('-')[0]}.npz")
         dids = [str(x) for x in f["doc_ids"]]

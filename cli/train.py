@@ -29,6 +29,8 @@ def train(
     lora_r: Annotated[int, typer.Option("--lora-r", min=1)] = 8,
     init: Annotated[str, typer.Option("--init", help="Pooling mode: identity or standardize (z-scored features)")] = "identity",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    bf16: Annotated[Optional[bool], typer.Option("--bf16/--no-bf16", help="bf16 autocast (default: on CUDA only; "
+                                                 "also fast on CPUs with native bf16)")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda")] = None,
     db: DbOpt = None,
     collection: Annotated[Optional[str], typer.Option("--collection", "-c", help="Mine hard negatives here")] = None,
@@ -42,7 +44,7 @@ def train(
 
     config = TrainConfig(model=model, mode=mode, pooling=pooling, epochs=epochs, batch_size=batch_size, lr=lr,
                          tau=tau, max_length=max_length, gradient_checkpointing=gradient_checkpointing,
-                         cache_chunk=cache_chunk, lora_r=lora_r, init=init, lora_alpha=2 * lora_r, seed=seed, device=device,
+                         cache_chunk=cache_chunk, lora_r=lora_r, init=init, lora_alpha=2 * lora_r, seed=seed, device=device, bf16=bf16,
                          max_negatives=max(hard_negatives, 7))
     config.check()
     examples = train_data.load(data, split)

@@ -110,6 +110,19 @@ def test_gradient_checkpointing_runs(models, tmp_path):
     assert t.step(examples()[:4]) > 0
 
 
+def test_bf16_autocast_on_cpu_trains_lora(models, tmp_path):
+    """--bf16 runs the forward pass in bf16 on CPU too; vectors stay float32 and the loss still falls."""
+    t = Trainer(TrainConfig(model=models["llama"], mode="lora", bf16=True, batch_size=8, lr=2e-3, tau=0.1),
+                tmp_path / "b")
+    assert t.autocast and t.emb.device.type == "cpu"
+    data = examples()[:8]
+    with torch.no_grad():
+        assert t.encode(t._format_queries(data), "query").dtype == torch.float32
+    losses = [t.step(data) for _ in range(8)]
+    assert losses[-1] < losses[0]
+    assert Trainer(TrainConfig(model=models["llama"], mode="lora"), tmp_path / "c").autocast is False
+
+
 def test_kill_and_resume_gives_the_uninterrupted_result(tmp_path, models):
     data = examples()
     config = dict(model=models["llama"], mode="pooling", pooling="last-linear", epochs=4, batch_size=8, lr=5e-3)

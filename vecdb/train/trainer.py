@@ -49,6 +49,7 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     dtype: str | None = None         # None: auto (bf16 where native) for the frozen pooling mode, else float32
+    bf16: bool | None = None         # bf16 autocast of the trained model's forward pass; None: on CUDA only
     init: str = "identity"           # pooling mode, linear kinds: "standardize" starts from z-scored features
 
     def check(self) -> None:
@@ -80,7 +81,7 @@ def _pooler_kind(config: TrainConfig, base_pooling: str) -> str:
 
 
 def load_for_training(config: TrainConfig) -> HFEmbedder:
-    """The embedder to train: float32 weights (bf16 autocast on GPU), trainable pooler if any."""
+    """The embedder to train: float32 weights (bf16 autocast on GPU, or where config.bf16), trainable pooler."""
     resolved = resolve(config.model)
     dtype = config.dtype or ("auto" if config.mode == "pooling" else "float32")  # a frozen model may run in bf16
     base = HFEmbedder(resolved, EmbedderOptions(model=config.model, max_length=config.max_length, dtype=dtype),
@@ -130,7 +131,7 @@ class Trainer:
         self.params = self._setup()
         lr = config.lr or LR[config.mode]
         self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=config.weight_decay)
-        self.autocast = self.emb.device.type == "cuda"
+        self.autocast = config.bf16 if config.bf16 is not None else self.emb.device.type == "cuda"
         self._features: dict | None = None
 
     # ---- what is trained ------------------------------------------------
@@ -172,7 +173,7 @@ class Trainer:
             texts = [self.emb.spec.format_document(t) for t in texts]
         ids = self.emb._tokenize(list(texts))
         b = batching.pad(ids, self.emb.pad_id, self.emb.spec.padding_side == "left")
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
+        with torch.autocast(self.emb.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return self.emb.forward(b).float()
 
     def _encode_cached(self, texts: Sequence[str], kind: str) -> torch.Tensor:
@@ -291,7 +292,7 @@ class Trainer:
         if not path.exists():
             return 0
         state = torch.load(path, weights_only=False)
-        free = ("epochs", "device", "dtype")
+        free = ("epochs", "device", "dtype", "bf16")
         same = {k: v for k, v in state["config"].items() if k not in free}
         mine = {k: v for k, v in asdict(self.config).items() if k not in free}
         if same != mine:
