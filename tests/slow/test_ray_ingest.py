@@ -72,3 +72,35 @@ def test_resume_into_milvus_lite_from_parquet(tmp_path, local_ray, minilm_fp32):
         assert coll.get(["d4"])[0].metadata == {"new": True}
         got = coll.get(["d3"], include_vectors=True)[0]
         np.testing.assert_allclose(got.vector, minilm_fp32.embed_documents([docs[3]["text"]])[0], atol=1e-5)
+
+
+def test_cli_ingest_and_add_ray_in_real_processes(tmp_path):
+    """`vecdb ingest FILE --ray local`, again (all skipped), `vecdb add --ray local`, then `vecdb search`."""
+    import os
+    import subprocess
+    import sys
+
+    docs = [{"id": "photo", "text": "Photosynthesis turns sunlight into chemical energy in plants"},
+            {"id": "rome", "text": "Rome was not built in a day", "metadata": {"topic": "history"}},
+            *({"id": f"n{i}", "text": f"filler document number {i} about {WORDS[i % len(WORDS)]}"} for i in range(40))]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    env = dict(os.environ, VECDB_PATH=str(tmp_path / "db"), HF_HUB_OFFLINE="1")
+    exe = [sys.executable, "-m", "cli.main"]
+
+    def vecdb_cli(*args):
+        p = subprocess.run(exe + list(args), env=env, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-2000:]
+        return json.loads(p.stdout)
+
+    first = vecdb_cli("ingest", str(src), "--ray", "local", "--collection", "c", "--format", "json")
+    assert (first["read"], first["embedded"], first["failed"], first["count"]) == (42, 42, 0, 42)
+    again = vecdb_cli("ingest", str(src), "--ray", "local", "--collection", "c", "--format", "json")
+    assert (again["embedded"], again["skipped"], again["count"]) == (0, 42, 42)
+    added = vecdb_cli("add", "--ray", "local", "--collection", "c", "--format", "json",
+                      "Mount Everest is the highest mountain on Earth")
+    assert added["embedded"] == 1 and added["count"] == 43
+    hits = vecdb_cli("search", "how do plants use light", "--collection", "c", "--format", "json")
+    assert hits[0]["id"] == "photo"
+    hits = vecdb_cli("search", "tallest peak", "--collection", "c", "--format", "json", "-k", "1")
+    assert hits[0]["text"].startswith("Mount Everest")
