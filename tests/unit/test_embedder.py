@@ -131,3 +131,21 @@ def test_trainable_pooler_hash_in_spec(models, tmp_path):
     assert trained.spec.pooling_weights_hash != fresh.spec.pooling_weights_hash
     assert json.loads((tmp_path / "p" / "vecdb_pooler.json").read_text())["weights_hash"] == \
         trained.spec.pooling_weights_hash
+
+
+def test_small_inputs_run_on_one_thread_and_restore_the_count(models, monkeypatch):
+    """A query-sized CPU pass runs on one torch thread (robust on a busy machine); the count comes back."""
+    folder = str(models["bert"])
+    emb = HFEmbedder(resolve(folder), EmbedderOptions(model=folder, dtype="float32"))
+    seen, forward = [], emb.forward
+    monkeypatch.setattr(emb, "forward", lambda b: (seen.append(torch.get_num_threads()), forward(b))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        emb.embed_queries(["one short query"])
+        emb.max_batch = 2
+        emb.embed_documents(TEXTS[:4])  # more than max_batch texts: the normal, multi-threaded path
+        assert seen[0] == 1 and seen[-1] == 2
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

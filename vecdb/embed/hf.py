@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -90,6 +91,25 @@ def _weights_hash(resolved: ResolvedModel) -> str:
     if resolved.base is None:
         return own
     return "sha256:" + hashlib.sha256((_weights_hash(resolved.base) + own).encode()).hexdigest()
+
+
+# A CPU forward pass over at most this many (padded) tokens, such as one query, runs on one torch thread:
+# it is barely slower alone, and on a busy machine two threads waiting on each other at every op's
+# barrier turn ~10 ms into ~500 ms (measured here while another process used both cores).
+SMALL_WORK_TOKENS = 1024
+
+
+@contextmanager
+def _one_thread_if(small: bool):
+    if not small or torch.get_num_threads() == 1:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class HFEmbedder(Embedder):
@@ -262,10 +282,16 @@ class HFEmbedder(Embedder):
                                                    [skip[i] for i in idx] if skip is not None else None)
 
         with self._lock, torch.inference_mode():
-            for idx, batch in batching.prefetch(produce(), depth=2):
-                out[idx] = self._forward_safe(batch).float().cpu().numpy()
-                if progress:
-                    progress(len(idx))
+            if len(texts) > self.max_batch:
+                batches = batching.prefetch(produce(), depth=2)  # tokenise while the model runs
+            else:  # few texts (a query): tokenise inline
+                batches = list(produce())
+            with _one_thread_if(self.device.type == "cpu" and isinstance(batches, list)
+                                and sum(b["input_ids"].numel() for _, b in batches) <= SMALL_WORK_TOKENS):
+                for idx, batch in batches:
+                    out[idx] = self._forward_safe(batch).float().cpu().numpy()
+                    if progress:
+                        progress(len(idx))
         return out
 
     def embed_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:

@@ -6,6 +6,7 @@ parameters and widen the search (efSearch, nprobe) until k hits come back when k
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import faiss
@@ -15,6 +16,23 @@ from ..errors import InvalidArgument
 from .base import VectorIndex, as_f32, as_ids
 
 DTYPES = {"float32": "Flat", "float16": "SQfp16", "int8": "SQ8"}
+# Below this many (queries x vectors) a search runs on one FAISS thread: the work is too small to split,
+# and FAISS's OpenMP pool would otherwise spin on the cores that torch embeds the next query on.
+SINGLE_THREAD_WORK = 2_000_000
+
+
+@contextmanager
+def omp_threads(n: int | None):
+    """FAISS's OpenMP thread count for the calling thread, restored afterwards (None: unchanged)."""
+    if n is None:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 BYTES_PER_DIM = {"float32": 4, "float16": 2, "int8": 1}
 
 
@@ -159,6 +177,10 @@ class FaissIndex(VectorIndex):
         return np.concatenate(parts)
 
     def search(self, queries, k, allowed=None):
+        with omp_threads(1 if len(queries) * max(len(self), 1) <= SINGLE_THREAD_WORK else None):
+            return self._search(queries, k, allowed)
+
+    def _search(self, queries, k, allowed):
         q = as_f32(queries)
         scores = np.full((len(q), k), -np.inf, np.float32)
         labels = np.full((len(q), k), -1, np.int64)
