@@ -67,6 +67,9 @@ def main() -> None:
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--tau", type=float, default=0.05)
     ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--start-from", default=None, help="continue from this model folder (a new adapter over its "
+                    "merged weights); 'before' stays the raw --model")
+    ap.add_argument("--tag", default="", help="suffix of the results key and output folder")
     ap.add_argument("--date", default=time.strftime("%Y-%m-%d"))
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -96,8 +99,8 @@ def main() -> None:
 
     examples = data.read_beir(SCIFACT, "train")
     mined_negatives(args.negatives_db, examples, 7, args.skip_top, Path(args.features) / "negatives.json")
-    out = Path(args.models) / f"{args.model}-lora-{args.pooling}"
-    config = TrainConfig(model=args.model, mode="lora", pooling=args.pooling, epochs=args.epochs,
+    out = Path(args.models) / f"{args.model}-lora-{args.pooling}{args.tag}"
+    config = TrainConfig(model=args.start_from or args.model, mode="lora", pooling=args.pooling, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, tau=args.tau, max_length=args.max_length,
                          max_negatives=args.hard_negatives, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
                          bf16=True, seed=0)
@@ -115,7 +118,10 @@ def main() -> None:
 
     results_path = OUT / "train.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    key = f"{args.model}:{base}:lora"
+    key = f"{args.model}:{base}:lora{args.tag}"
+    earlier = {}
+    if args.start_from and (Path(args.start_from) / "vecdb_train.json").exists():
+        earlier = json.loads((Path(args.start_from) / "vecdb_train.json").read_text())
     results[key] = {
         "model": args.model, "mode": "lora", "raw_pooling": args.pooling,
         "trained": f"LoRA r={args.lora_r} on attention projections, {args.pooling}",
@@ -123,7 +129,8 @@ def main() -> None:
         "gain_ndcg@10": round(after["ndcg@10"] - before["ndcg@10"], 4),
         "unseen": {"queries": len(unseen), "before": before_unseen, "after": after_unseen},
         "train_seconds": round(train_s, 1), "feature_pass_seconds": round(embed_s, 1),
-        "examples": len(examples), "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+        "examples": len(examples), "epochs": args.epochs, "started_from": args.start_from,
+        "earlier_epochs": earlier.get("epochs"), "earlier_loss": earlier.get("loss"), "batch_size": args.batch_size, "lr": args.lr,
         "hard_negatives": args.hard_negatives, "loss": summary["loss"], "out": str(out),
         "data": "qrels/train.tsv + mined hard negatives", "date": args.date,
         "machine": "2-core CPU, no GPU, bf16 autocast"}

@@ -168,6 +168,30 @@ def test_trained_model_in_a_collection_and_reembed(tmp_path, models):
         assert fresh.search(docs[0], k=1)[0].text == docs[0]
 
 
+def test_training_on_top_of_a_lora_folder_keeps_both_adapters(tmp_path, models):
+    """LoRA over a LoRA folder, and a pooler over a LoRA folder: loading merges every adapter in order."""
+    data = examples()
+    first, second, pooled = tmp_path / "first", tmp_path / "second", tmp_path / "pooled"
+    kw = dict(epochs=2, batch_size=8, lr=5e-3, tau=0.1)
+    train(data, TrainConfig(model=models["llama"], mode="lora", **kw), first)
+    trainer = Trainer(TrainConfig(model=str(first), mode="lora", **kw), second)
+    trainer.fit(data)
+    with torch.no_grad():
+        expected = trainer.encode([e.positive for e in data[:4]], "document").numpy()
+    trainer.save()
+    texts = [e.positive for e in data[:4]]
+    got = load_embedder(model=str(second), dtype="float32").embed_documents(texts)
+    assert np.allclose(got, expected, atol=1e-5)
+    only_first = load_embedder(model=str(first), dtype="float32").embed_documents(texts)
+    assert not np.allclose(got, only_first, atol=1e-3)
+    p = Trainer(TrainConfig(model=str(first), mode="pooling", pooling="last-linear", dtype="float32", **kw), pooled)
+    p.fit(data)
+    with torch.no_grad():
+        expected = p.encode([e.positive for e in data[:4]], "document").numpy()
+    p.save()
+    assert np.allclose(load_embedder(model=str(pooled), dtype="float32").embed_documents(texts), expected, atol=1e-5)
+
+
 def test_bad_config():
     with pytest.raises(InvalidArgument, match="mode"):
         TrainConfig(mode="half").check()

@@ -76,10 +76,14 @@ def _template(value: str, kind: str, required: str) -> str:
 
 
 def _load_model(resolved: ResolvedModel, dtype: torch.dtype):
-    from transformers import AutoModel
+    """Full weights of the root model, then every adapter on the way up merged in order (a LoRA trained
+    on top of a LoRA folder keeps both)."""
+    if resolved.base is None:
+        from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(resolved.weights_path), dtype=dtype)
-    if resolved.base is not None and (resolved.path / "adapter_config.json").exists():
+        return AutoModel.from_pretrained(str(resolved.path), dtype=dtype)
+    model = _load_model(resolved.base, dtype)
+    if (resolved.path / "adapter_config.json").exists():
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(resolved.path)).merge_and_unload()
