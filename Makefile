@@ -4,7 +4,7 @@ DEMO_DB ?= .demo-db
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv demo test test-fast bench bench-deps bench-quality bench-server clean
+.PHONY: venv demo test test-fast bench bench-deps bench-quality bench-server bench-train clean
 
 venv:
 	@bash .ci/setup-venv
@@ -43,3 +43,13 @@ bench-server: bench-deps
 
 clean:
 	rm -rf $(DEMO_DB) .pytest_cache
+
+# The fine-tuning table (bench/results/train.md): frozen features once, pooling-mode runs, LoRA run.
+# Builds land in $(BENCH_CACHE); smollm2 feature pass ~5 min, LoRA run ~25 min on 2 cores.
+BENCH_CACHE ?= bench/out/cache
+bench-train: bench-deps
+	test -f $(BENCH_CACHE)/train-feats/smollm2.npz || VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_features.py smollm2-135m $(BENCH_CACHE)/train-feats/smollm2.npz --bases mean,last --max-length 128
+	test -f $(BENCH_CACHE)/train-feats/minilm.npz || VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_features.py minilm $(BENCH_CACHE)/train-feats/minilm.npz --bases mean
+	VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_scifact.py --runs smollm2-135m:last:standardize,smollm2-135m:last:identity,smollm2-135m:mean:standardize,smollm2-135m:mean:identity,minilm:mean:identity,minilm:mean:standardize
+	VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_unseen.py
+	VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_lora.py --lr 1e-3 --tag=-lr1e-3

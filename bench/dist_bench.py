@@ -1,6 +1,6 @@
 """Evidence for the Milvus backend and Ray ingest (issue 8).
 
-    flock /work/heavy.lock python bench/dist_bench.py [--prebuilt /work/cache/scifact-minilm] [--skip-ray]
+    python bench/dist_bench.py [--prebuilt DB] [--skip-ray]   (DB default: bench/cache.py builds it once)
 
 1. Copies a prebuilt SciFact MiniLM database (collection "scifact"), exports it to Milvus Lite (vectors
    copied, nothing re-embedded), embeds the 300 test queries once with the collection's spec, searches
@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import tempfile
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 SCIFACT = Path(os.environ.get("VECDB_SCIFACT") or next(
     (p for p in (ROOT.parent / "shared" / "eval" / "scifact", ROOT.parents[1] / "shared" / "eval" / "scifact")
      if p.exists()), ROOT.parent / "shared" / "eval" / "scifact"))  # a worktree sits one level deeper
@@ -115,7 +117,7 @@ def ingest_speed(work: Path, limit: int | None = None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--prebuilt", default="/work/cache/scifact-minilm")
+    ap.add_argument("--prebuilt", default=None, help="a SciFact MiniLM database (default: bench/cache.py)")
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--limit", type=int, default=None, help="first N corpus documents for the ingest timing")
@@ -124,7 +126,9 @@ def main() -> None:
                f"({platform.processor() or platform.machine()}), no GPU"}
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_quality:
-            results["scifact_backends"] = quality(Path(args.prebuilt), Path(tmp))
+            from bench.cache import scifact_db
+
+            results["scifact_backends"] = quality(scifact_db(args.prebuilt), Path(tmp))
             print(json.dumps(results["scifact_backends"], indent=2))
         if not args.skip_ray:
             results["ray_ingest"] = ingest_speed(Path(tmp), args.limit)

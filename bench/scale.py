@@ -13,15 +13,17 @@ import argparse
 import gc
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "results"
 SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact"))
-SCIFACT_DB = Path(os.environ.get("VECDB_SCIFACT_DB", "/work/cache/scifact-minilm"))
+SCIFACT_DB = os.environ.get("VECDB_SCIFACT_DB")  # default: bench/cache.py builds it once
 DIM = 384
 
 
@@ -114,10 +116,13 @@ def scifact_vectors():
     import vecdb
     from vecdb import evaluate
 
-    if not (SCIFACT_DB / "vecdb.sqlite").exists() or not (SCIFACT / "queries.jsonl").exists():
+    if not (SCIFACT / "queries.jsonl").exists():
         return None
+    from bench.cache import scifact_db
+
+    source = scifact_db(SCIFACT_DB)
     with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(SCIFACT_DB, Path(tmp) / "db")
+        shutil.copytree(source, Path(tmp) / "db")
         with vecdb.open(Path(tmp) / "db") as db:
             c = db.get_collection("scifact")
             vecs = np.concatenate([np.stack([np.frombuffer(r[4], "<f4") for r in chunk])

@@ -1,6 +1,6 @@
 """REST server benchmark on a SciFact collection (all-MiniLM-L6-v2).
 
-    python bench/server_bench.py [--source-db /work/cache/scifact-minilm] [--requests 600] [--quick]
+    python bench/server_bench.py [--source-db DB] [--requests 600] [--quick]
 
 Measures, over HTTP to a real `vecdb serve` (uvicorn, one process) on loopback:
   * search: p50/p99 latency and requests/s with 1, 8 and 32 concurrent clients (SciFact queries, k=10);
@@ -31,7 +31,6 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact"))
 OUT = ROOT / "bench" / "results"
-CACHED = Path("/work/cache/scifact-minilm")
 sys.path.insert(0, str(ROOT))
 
 
@@ -111,7 +110,7 @@ async def load(url: str, concurrency: int, total: int, make_request) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--source-db", type=Path, default=CACHED if (CACHED / "vecdb.sqlite").exists() else None)
+    ap.add_argument("--source-db", type=Path, default=None, help="a SciFact MiniLM database (default: bench/cache.py)")
     ap.add_argument("--collection", default="scifact")
     ap.add_argument("--requests", type=int, default=600, help="search requests per concurrency level")
     ap.add_argument("--embed-requests", type=int, default=640, help="/v1/embeddings requests per mode")
@@ -125,7 +124,9 @@ def main() -> None:
     qs = queries()
     work = Path(tempfile.mkdtemp(prefix="vecdb-server-bench-"))
     try:
-        db = prepare_db(args.source_db, work)
+        from bench.cache import scifact_db
+
+        db = prepare_db(args.source_db or scifact_db(), work)
         search_req = lambda i: ("POST", f"/v1/collections/{args.collection}/search",  # noqa: E731
                                 {"query": qs[i % len(qs)], "k": 10, "include": ["metadata"]})
         embed_req = lambda i: ("POST", "/v1/embeddings", {"input": [qs[i % len(qs)]], "model": "minilm",

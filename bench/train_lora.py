@@ -22,6 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.cache import CACHE  # noqa: E402
 from bench.train_scifact import OUT, SCIFACT, mined_negatives, ndcg, write_md  # noqa: E402
 
 
@@ -56,9 +57,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--pooling", default="last-token")
-    ap.add_argument("--features", default="/work/cache/train-feats")
-    ap.add_argument("--models", default="/work/cache/train-models")
-    ap.add_argument("--negatives-db", default="/work/cache/scifact-minilm")
+    ap.add_argument("--features", default=str(CACHE / "train-feats"))
+    ap.add_argument("--models", default=str(CACHE / "train-models"))
+    ap.add_argument("--negatives-db", default=None, help="default: bench/cache.py")
     ap.add_argument("--hard-negatives", type=int, default=1)
     ap.add_argument("--skip-top", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=2)

@@ -25,6 +25,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.cache import CACHE, scifact_db  # noqa: E402
 SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact"))
 OUT = ROOT / "bench" / "results"
 KIND = {"mean": "linear", "last": "last-linear"}
@@ -42,7 +43,7 @@ def ndcg(qvec: np.ndarray, dvec: np.ndarray, qids, dids, qrels) -> dict:
     return {k: round(v, 4) for k, v in ev.score(run, qrels).items()}
 
 
-def mined_negatives(db_path: str, examples, n: int, skip_top: int, cache: Path) -> None:
+def mined_negatives(db_path: str | None, examples, n: int, skip_top: int, cache: Path) -> None:
     """Hard negatives from a SciFact collection's own index (cached as JSON between runs)."""
     from vecdb.train.mining import mine
 
@@ -51,7 +52,7 @@ def mined_negatives(db_path: str, examples, n: int, skip_top: int, cache: Path) 
     if key not in saved:
         import vecdb
 
-        with vecdb.open(db_path) as db:
+        with vecdb.open(scifact_db(db_path)) as db:
             mine(db.get_collection("scifact"), examples, n=n, skip_top=skip_top)
         saved[key] = {f"{e.query}\t{e.positive_id}": [e.negative_ids, e.negatives] for e in examples}
         cache.write_text(json.dumps(saved))
@@ -130,10 +131,10 @@ def main() -> None:
     from vecdb.train import data
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--features", default="/work/cache/train-feats")
-    ap.add_argument("--models", default="/work/cache/train-models")
+    ap.add_argument("--features", default=str(CACHE / "train-feats"))
+    ap.add_argument("--models", default=str(CACHE / "train-models"))
     ap.add_argument("--runs", default="smollm2-135m:last,minilm:mean,smollm2-135m:mean")
-    ap.add_argument("--negatives-db", default="/tmp/scifact-minilm")
+    ap.add_argument("--negatives-db", default=None, help="default: bench/cache.py")
     ap.add_argument("--hard-negatives", type=int, default=7)
     ap.add_argument("--skip-top", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=10)

@@ -16,6 +16,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.cache import CACHE  # noqa: E402
 from bench.train_scifact import OUT, SCIFACT, ndcg, write_md  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main() -> None:
         if r.get("mode", "pooling") != "pooling":  # LoRA entries measure "unseen" themselves
             continue
         base = "last" if r["raw_pooling"] == "last-token" else "mean"
-        f = np.load(Path("/work/cache/train-feats") / f"{r['model'].split('-')[0]}.npz")
+        f = np.load(CACHE / "train-feats" / f"{r['model'].split('-')[0]}.npz")
         dids = [str(x) for x in f["doc_ids"]]
         pos = {str(q): i for i, q in enumerate(f["query_ids"])}
         pooler = trainable.load(r["out"])
