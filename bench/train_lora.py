@@ -125,7 +125,7 @@ def main() -> None:
         earlier = json.loads((Path(args.start_from) / "vecdb_train.json").read_text())
     results[key] = {
         "model": args.model, "mode": "lora", "raw_pooling": args.pooling,
-        "trained": f"LoRA r={args.lora_r} on attention projections, {args.pooling}",
+        "trained": f"LoRA r={args.lora_r} (attention projections), lr {args.lr:g}, {args.epochs} epochs, bf16 autocast",
         "max_length": args.max_length, "dtype": emb.spec.dtype, "before": before, "after": after,
         "gain_ndcg@10": round(after["ndcg@10"] - before["ndcg@10"], 4),
         "unseen": {"queries": len(unseen), "before": before_unseen, "after": after_unseen},
