@@ -1,6 +1,7 @@
-"""SciFact before/after LoRA fine-tuning with last-token pooling (the README's fine-tuning table).
+"""SciFact before/after LoRA (or full) fine-tuning, last-token pooling by default (the README's fine-tuning table).
 
     python bench/train_lora.py [--model smollm2-135m] [--epochs 2] [--batch-size 16] [--hard-negatives 1]
+    python bench/train_lora.py --model minilm --pooling mean --mode full --lr 2e-5 --max-length 256 --tag=-full
 
 Unlike the pooling mode, LoRA changes the model itself, so "after" re-embeds the whole corpus with the saved
 model folder, loaded as any `--model PATH` is (adapters merged). Training uses qrels/train.tsv only plus hard
@@ -57,6 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--pooling", default="last-token")
+    ap.add_argument("--mode", default="lora", choices=["lora", "full"])
     ap.add_argument("--features", default=str(CACHE / "train-feats"))
     ap.add_argument("--models", default=str(CACHE / "train-models"))
     ap.add_argument("--negatives-db", default=None, help="default: bench/cache.py")
@@ -100,8 +102,8 @@ def main() -> None:
 
     examples = data.read_beir(SCIFACT, "train")
     mined_negatives(args.negatives_db, examples, 7, args.skip_top, Path(args.features) / "negatives.json")
-    out = Path(args.models) / f"{args.model}-lora-{args.pooling}{args.tag}"
-    config = TrainConfig(model=args.start_from or args.model, mode="lora", pooling=args.pooling, epochs=args.epochs,
+    out = Path(args.models) / f"{args.model}-{args.mode}-{args.pooling}{args.tag}"
+    config = TrainConfig(model=args.start_from or args.model, mode=args.mode, pooling=args.pooling, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, tau=args.tau, max_length=args.max_length,
                          max_negatives=args.hard_negatives, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
                          bf16=True, seed=0)
@@ -119,13 +121,14 @@ def main() -> None:
 
     results_path = OUT / "train.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    key = f"{args.model}:{base}:lora{args.tag}"
+    key = f"{args.model}:{base}:{args.mode}{args.tag}"
     earlier = {}
     if args.start_from and (Path(args.start_from) / "vecdb_train.json").exists():
         earlier = json.loads((Path(args.start_from) / "vecdb_train.json").read_text())
     results[key] = {
-        "model": args.model, "mode": "lora", "raw_pooling": args.pooling,
-        "trained": f"LoRA r={args.lora_r} (attention projections), lr {args.lr:g}, {args.epochs} epochs, bf16 autocast",
+        "model": args.model, "mode": args.mode, "raw_pooling": args.pooling,
+        "trained": (f"LoRA r={args.lora_r} (attention projections)" if args.mode == "lora" else "full model")
+        + f", lr {args.lr:g}, {args.epochs} epochs, bf16 autocast",
         "max_length": args.max_length, "dtype": emb.spec.dtype, "before": before, "after": after,
         "gain_ndcg@10": round(after["ndcg@10"] - before["ndcg@10"], 4),
         "unseen": {"queries": len(unseen), "before": before_unseen, "after": after_unseen},
