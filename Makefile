@@ -53,3 +53,4 @@ bench-train: bench-deps
 	VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_scifact.py --runs smollm2-135m:last:standardize,smollm2-135m:last:identity,smollm2-135m:mean:standardize,smollm2-135m:mean:identity,minilm:mean:identity,minilm:mean:standardize
 	VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_unseen.py
 	VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_lora.py --lr 1e-3 --tag=-lr1e-3
+	VECDB_BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python bench/train_lora.py --model minilm --pooling mean --mode full --lr 3e-5 --epochs 1 --batch-size 32 --max-length 256

@@ -1,7 +1,7 @@
 """SciFact before/after LoRA (or full) fine-tuning, last-token pooling by default (the README's fine-tuning table).
 
     python bench/train_lora.py [--model smollm2-135m] [--epochs 2] [--batch-size 16] [--hard-negatives 1]
-    python bench/train_lora.py --model minilm --pooling mean --mode full --lr 2e-5 --max-length 256 --tag=-full
+    python bench/train_lora.py --model minilm --pooling mean --mode full --lr 2e-5 --max-length 256
 
 Unlike the pooling mode, LoRA changes the model itself, so "after" re-embeds the whole corpus with the saved
 model folder, loaded as any `--model PATH` is (adapters merged). Training uses qrels/train.tsv only plus hard
