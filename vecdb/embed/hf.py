@@ -99,7 +99,8 @@ def _weights_hash(resolved: ResolvedModel) -> str:
 
 # A CPU forward pass over at most this many (padded) tokens, such as one query, runs on one torch thread:
 # it is barely slower alone, and on a busy machine two threads waiting on each other at every op's
-# barrier turn ~10 ms into ~500 ms (measured here while another process used both cores).
+# barrier turn ~10 ms into ~500 ms (measured here while another process used both cores). The torch setting
+# is process-wide, so a pass running in another thread meanwhile also gets one thread for that moment.
 SMALL_WORK_TOKENS = 1024
 
 
@@ -286,12 +287,14 @@ class HFEmbedder(Embedder):
                                                    [skip[i] for i in idx] if skip is not None else None)
 
         with self._lock, torch.inference_mode():
+            small = False
             if len(texts) > self.max_batch:
                 batches = batching.prefetch(produce(), depth=2)  # tokenise while the model runs
             else:  # few texts (a query): tokenise inline
                 batches = list(produce())
-            with _one_thread_if(self.device.type == "cpu" and isinstance(batches, list)
-                                and sum(b["input_ids"].numel() for _, b in batches) <= SMALL_WORK_TOKENS):
+                tokens = sum(b["input_ids"].numel() for _, b in batches)
+                small = self.device.type == "cpu" and tokens <= SMALL_WORK_TOKENS
+            with _one_thread_if(small):
                 for idx, batch in batches:
                     out[idx] = self._forward_safe(batch).float().cpu().numpy()
                     if progress:

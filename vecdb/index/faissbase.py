@@ -16,6 +16,7 @@ from ..errors import InvalidArgument
 from .base import VectorIndex, as_f32, as_ids
 
 DTYPES = {"float32": "Flat", "float16": "SQfp16", "int8": "SQ8"}
+BYTES_PER_DIM = {"float32": 4, "float16": 2, "int8": 1}
 # Below this many (queries x vectors) a search runs on one FAISS thread: the work is too small to split,
 # and FAISS's OpenMP pool would otherwise spin on the cores that torch embeds the next query on.
 SINGLE_THREAD_WORK = 2_000_000
@@ -33,7 +34,6 @@ def omp_threads(n: int | None):
         yield
     finally:
         faiss.omp_set_num_threads(before)
-BYTES_PER_DIM = {"float32": 4, "float16": 2, "int8": 1}
 
 
 def check_params(name: str, spec: dict[str, tuple[type, Any]], params: dict) -> dict:
