@@ -59,7 +59,7 @@ class Server:
         env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
         env.pop("VECDB_API_KEY", None)
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--db", str(db), "--port", str(port),
+        self.proc = subprocess.Popen([sys.executable, "-m", "vecdb.cli.main", "serve", "--db", str(db), "--port", str(port),
                                       "--model", "minilm", "--log-level", "warning", *args], cwd=ROOT, env=env)
         deadline = time.time() + 120
         while time.time() < deadline:

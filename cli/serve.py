@@ -33,7 +33,7 @@ def serve(
     """Serve the database over HTTP (REST API, OpenAI-compatible /v1/embeddings, /docs, /metrics)."""
     import uvicorn
 
-    from server import Settings, create_app
+    from vecdb.server import Settings, create_app
     from vecdb.paths import default_db_path
 
     if not 0 <= port <= 65535:

@@ -48,4 +48,4 @@ def scifact():
 
 
 def vecdb_cmd() -> list[str]:
-    return [sys.executable, "-m", "cli.main"]
+    return [sys.executable, "-m", "vecdb.cli.main"]

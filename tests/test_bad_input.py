@@ -100,7 +100,7 @@ def test_database_directory_not_writable(read_only_dir):
 
 
 def test_cli_database_directory_not_writable(read_only_dir, capsys):
-    from cli.main import main
+    from vecdb.cli.main import main
 
     with pytest.raises(SystemExit) as e:
         main(["add", "hello", "--db", str(read_only_dir)])

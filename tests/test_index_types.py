@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import vecdb
-from cli.main import main
+from vecdb.cli.main import main
 from vecdb.errors import InvalidArgument
 
 

@@ -69,7 +69,7 @@ def test_reembed_resumes_from_staging(tmp_path, minilm, tiny):
 @pytest.mark.slow
 def test_reembed_cli_killed_then_resumed(tmp_path, tiny):
     env = dict(os.environ, VECDB_PATH=str(tmp_path / "db"), TOKENIZERS_PARALLELISM="false")
-    exe = [sys.executable, "-m", "cli.main"]
+    exe = [sys.executable, "-m", "vecdb.cli.main"]
     n = 1500
     docs = "\n".join(f"document {i} about the river and the ocean number {i}" for i in range(n))
     p = subprocess.run(exe + ["add", "-", "--batch-size", "500"], input=docs, env=env, capture_output=True, text=True)

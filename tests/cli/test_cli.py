@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cli.main import main
+from vecdb.cli.main import main
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_non_utf8_file(run, tmp_path):
 def test_real_shell_add_then_search(tmp_path):
     """`vecdb add "..."` then `vecdb search "..." --format json` as separate processes."""
     env = dict(os.environ, VECDB_PATH=str(tmp_path / "shell-db"))
-    exe = [sys.executable, "-m", "cli.main"]
+    exe = [sys.executable, "-m", "vecdb.cli.main"]
     docs = ["The mitochondria is the powerhouse of the cell", "Rome was not built in a day",
             "Photosynthesis turns light into chemical energy"]
     p = subprocess.run(exe + ["add", *docs], env=env, capture_output=True, text=True)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from cli.main import main
+from vecdb.cli.main import main
 
 DOCS = [("d1", "Paris", "The Eiffel Tower is a wrought-iron tower in Paris, France."),
         ("d2", "Bananas", "Bananas are a yellow fruit rich in potassium."),

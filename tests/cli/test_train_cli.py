@@ -16,7 +16,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "
 
 
 def vecdb(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=ENV,
+    return subprocess.run([sys.executable, "-m", "vecdb.cli.main", *args], capture_output=True, text=True, env=ENV,
                           timeout=300, **kw)
 
 
@@ -43,7 +43,7 @@ def test_train_is_killed_and_resumes(tmp_path, tiny):
     args = ["train", str(_data(tmp_path)), "--model", tiny, "--mode", "pooling", "--pooling", "last-linear",
             "--epochs", str(EPOCHS), "--batch-size", "4", "--out", str(out), "--hard-negatives", "2", "--skip-top", "1",
             "--collection", "c", "--db", db, "--format", "json"]
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=ENV, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "vecdb.cli.main", *args], env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     ckpt = out / "checkpoint" / "state.ckpt"
     deadline = time.time() + 120

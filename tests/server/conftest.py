@@ -28,7 +28,7 @@ class Server:
         if api_key:
             env["VECDB_API_KEY"] = api_key
         self.log = open(db.parent / f"server-{self.port}.log", "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--db", str(db), "--port",
+        self.proc = subprocess.Popen([sys.executable, "-m", "vecdb.cli.main", "serve", "--db", str(db), "--port",
                                       str(self.port), "--model", "minilm", "--log-level", "warning", *args],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from server import Settings, create_app
+from vecdb.server import Settings, create_app
 
 KEY = "s3cret-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

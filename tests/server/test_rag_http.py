@@ -4,7 +4,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from server import Settings, create_app
+from vecdb.server import Settings, create_app
 from tests.chat_server import ChatServer, closed_port_url
 from vecdb.rag.generate import OpenAIGenerator
 

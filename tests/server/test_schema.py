@@ -3,7 +3,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import schemathesis
-from server import Settings, create_app
+from vecdb.server import Settings, create_app
 from tests.chat_server import ChatServer
 from vecdb.rag.generate import OpenAIGenerator
 

@@ -45,7 +45,7 @@ def test_smollm2_batch_invariance(pooling, side):
 @pytest.mark.slow
 def test_smollm2_cli_offline(tmp_path):
     env = dict(os.environ, VECDB_PATH=str(tmp_path / "db"), HF_HUB_OFFLINE="1")
-    exe = [sys.executable, "-m", "cli.main"]
+    exe = [sys.executable, "-m", "vecdb.cli.main"]
     docs = ["The Eiffel Tower is a landmark in Paris.", "Photosynthesis happens in plant leaves.",
             "The stock market fell sharply on Monday."]
     p = subprocess.run(exe + ["add", "--model", "smollm2-135m", "--pooling", "last-token", *docs], env=env,

@@ -86,7 +86,7 @@ def test_cli_ingest_and_add_ray_in_real_processes(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(d) + "\n" for d in docs))
     env = dict(os.environ, VECDB_PATH=str(tmp_path / "db"), HF_HUB_OFFLINE="1")
-    exe = [sys.executable, "-m", "cli.main"]
+    exe = [sys.executable, "-m", "vecdb.cli.main"]
 
     def vecdb_cli(*args):
         p = subprocess.run(exe + list(args), env=env, capture_output=True, text=True, timeout=300)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from cli.main import main
+from vecdb.cli.main import main
 from vecdb import evaluate
 
 

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 import vecdb
-from cli.main import main
+from vecdb.cli.main import main
 from vecdb.train import data
 from vecdb.train.synth import ChatEndpoint, LocalGenerator, synthesize
 

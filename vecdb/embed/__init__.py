@@ -19,6 +19,11 @@ def load_embedder(options: EmbedderOptions | None = None, *, device: str | None 
     key = (options, device)
     with _cache_lock:
         emb = _cache.get(key)
+        if emb is None and options.model == "hash":
+            from .hashed import HashEmbedder
+
+            emb = HashEmbedder(options.max_length or 512)
+            _cache[key] = emb
         if emb is None:
             emb = HFEmbedder(resolve(options.model), options, device=device)
             _cache[key] = emb
