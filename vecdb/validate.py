@@ -7,10 +7,10 @@ import re
 from typing import Any, Sequence
 
 from .errors import InvalidArgument
+from .limits import MAX_ID_CHARS as MAX_ID_LEN
+from .limits import MAX_K
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-MAX_ID_LEN = 1024
-MAX_K = 10_000
 
 
 def collection_name(name: Any) -> str:
