@@ -5,8 +5,7 @@ import threading
 
 from ..spec import EmbeddingSpec
 from .base import Embedder
-from .hf import EmbedderOptions, HFEmbedder
-from .pooling import Pooling
+from .options import EmbedderOptions, Pooling
 from .presets import DEFAULT_MODEL, PRESETS, Preset, resolve
 
 _cache: dict[tuple, Embedder] = {}
@@ -25,6 +24,8 @@ def load_embedder(options: EmbedderOptions | None = None, *, device: str | None 
             emb = HashEmbedder(options.max_length or 512)
             _cache[key] = emb
         if emb is None:
+            from .hf import HFEmbedder  # torch and transformers load here, on first use
+
             emb = HFEmbedder(resolve(options.model), options, device=device)
             _cache[key] = emb
         return emb
@@ -32,6 +33,14 @@ def load_embedder(options: EmbedderOptions | None = None, *, device: str | None 
 
 def embedder_for_spec(spec: EmbeddingSpec, device: str | None = None, pooler_path: str | None = None) -> Embedder:
     return load_embedder(EmbedderOptions.from_spec(spec, pooler_path), device=device)
+
+
+def __getattr__(name: str):
+    if name == "HFEmbedder":
+        from .hf import HFEmbedder
+
+        return HFEmbedder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Embedder", "EmbedderOptions", "HFEmbedder", "Pooling", "PRESETS", "Preset", "DEFAULT_MODEL",

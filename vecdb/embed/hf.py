@@ -4,8 +4,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from pathlib import Path
+
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -13,67 +12,18 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InvalidArgument
-from ..spec import INSTRUCT_TEMPLATE, EmbeddingSpec
+from ..spec import EmbeddingSpec
 from . import batching, trainable
 from .base import Embedder, Progress
 from .device import DTYPES, resolve_device, resolve_dtype
-from .pooling import Pooling, pool
+from .options import EmbedderOptions, Pooling, template
+from .pooling import pool
 from .presets import ResolvedModel
 from .weights import weights_hash
 
 ENCODER_TYPES = {"bert", "roberta", "xlm-roberta", "mpnet", "distilbert", "deberta", "deberta-v2",
                  "electra", "albert", "camembert", "nomic_bert", "modernbert", "new", "e5"}
 DECODER_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "gpt2"}
-
-# Named templates: `--document-template prompteol` etc.
-TEMPLATES = {
-    "query": {"prompteol": 'This sentence : "{query}" means in one word:"', "instruct": INSTRUCT_TEMPLATE,
-              "plain": "{query}"},
-    "document": {"prompteol": 'This sentence : "{text}" means in one word:"', "plain": "{text}"},
-}
-
-
-@dataclass(frozen=True)
-class EmbedderOptions:
-    """What a caller may choose. None means the folder's, the preset's or the model's default."""
-    model: str = "minilm"
-    pooling: str | None = None
-    max_length: int | None = None
-    padding_side: str | None = None
-    append_eos: bool | None = None
-    layer: int = -1
-    query_template: str | None = None
-    document_template: str | None = None
-    dtype: str | None = "auto"
-    normalize: bool = True
-    exclude_instruction: bool = False
-    pooler_path: str | None = None  # folder with trainable pooler weights (a collection's copy)
-
-    @classmethod
-    def from_spec(cls, spec: EmbeddingSpec, pooler_path: str | None = None) -> "EmbedderOptions":
-        return cls(model=spec.model, pooling=spec.pooling, max_length=spec.max_length,
-                   padding_side=spec.padding_side, append_eos=spec.append_eos, layer=spec.layer,
-                   query_template=spec.query_template, document_template=spec.document_template,
-                   dtype=spec.dtype, normalize=spec.normalize, exclude_instruction=spec.exclude_instruction,
-                   pooler_path=pooler_path)
-
-    def merged(self, **explicit) -> "EmbedderOptions":
-        return replace(self, **{k: v for k, v in explicit.items() if v is not None})
-
-
-def _template(value: str, kind: str, required: str) -> str:
-    value = TEMPLATES[kind].get(value, value)
-    field = f"{kind}_template"
-    if required not in value:
-        raise InvalidArgument(f"{field}: template must contain {required} (or be one of "
-                              f"{', '.join(TEMPLATES[kind])})", argument=field)
-    try:
-        value.format(query="q", text="t", task="x")
-    except (KeyError, IndexError, ValueError) as e:
-        raise InvalidArgument(f"{field}: invalid template ({e}); allowed fields: {{task}}, {{query}}, {{text}}",
-                              argument=field) from None
-    return value
-
 
 def _load_model(resolved: ResolvedModel, dtype: torch.dtype):
     """Full weights of the root model, then every adapter on the way up merged in order (a LoRA trained
@@ -150,8 +100,8 @@ class HFEmbedder(Embedder):
         max_length = options.max_length or d.get("max_length") or model_max
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
             raise InvalidArgument(f"max_length: must be an integer >= 2, got {max_length!r}", argument="max_length")
-        query_template = _template(options.query_template or d.get("query_template") or "{query}", "query", "{query}")
-        document_template = _template(options.document_template or d.get("document_template") or "{text}",
+        query_template = template(options.query_template or d.get("query_template") or "{query}", "query", "{query}")
+        document_template = template(options.document_template or d.get("document_template") or "{text}",
                                       "document", "{text}")
         append_eos = options.append_eos
         if append_eos is None:

@@ -6,40 +6,10 @@ works the same under left and right padding.
 """
 from __future__ import annotations
 
-from enum import Enum
-
 import torch
 
 from ..errors import InvalidArgument
-
-
-class Pooling(str, Enum):
-    MEAN = "mean"
-    CLS = "cls"
-    LAST_TOKEN = "last-token"
-    WEIGHTED_MEAN = "weighted-mean"
-    MAX = "max"
-    ATTENTION = "attention"  # trainable: see trainable.py
-    LINEAR = "linear"        # trainable: mean + learned projection
-    LAST_LINEAR = "last-linear"  # trainable: last token + learned projection
-
-    @property
-    def trainable(self) -> bool:
-        return self in (Pooling.ATTENTION, Pooling.LINEAR, Pooling.LAST_LINEAR)
-
-    @classmethod
-    def parse(cls, value: "str | Pooling") -> "Pooling":
-        if isinstance(value, Pooling):
-            return value
-        aliases = {"eos": "last-token", "last": "last-token", "lasttoken": "last-token",
-                   "last_token": "last-token", "weighted_mean": "weighted-mean", "sgpt": "weighted-mean"}
-        key = str(value).strip().lower()
-        key = aliases.get(key, key)
-        for p in cls:
-            if p.value == key:
-                return p
-        valid = ", ".join(p.value for p in cls)
-        raise InvalidArgument(f"pooling: unknown value {value!r}; valid values: {valid}", argument="pooling")
+from .options import Pooling
 
 
 def _m(mask: torch.Tensor, h: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from typing import Callable
 from ..errors import ModelNotAvailable
 from ..paths import cache_dir
 from ..spec import INSTRUCT_TEMPLATE
-from .pooling import Pooling
+from .options import Pooling
 
 
 def _package_dir(module: str) -> Path | None:
