@@ -41,6 +41,7 @@ class Collection(ABC):
 
     backend: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    max_text_bytes: ClassVar[int | None] = None  # a backend's own limit on one stored text (UTF-8)
 
     def __init__(self, db, name: str, spec: EmbeddingSpec, index_config: dict, embedder: "Embedder | None" = None):
         self.db = db
@@ -100,6 +101,11 @@ class Collection(ABC):
         `progress(n)` is called as documents finish (per forward pass while embedding).
         All input is checked before anything is written; then each batch is written as one unit."""
         texts = validate.texts(texts)
+        if self.max_text_bytes is not None and chunk_size is None:
+            for i, t in enumerate(texts):
+                if len(t.encode("utf-8", "surrogatepass")) > self.max_text_bytes:
+                    raise InvalidArgument(f"texts[{i}]: the {self.backend} backend stores at most "
+                                          f"{self.max_text_bytes} bytes of text per document", argument="texts")
         hashes = [content_hash(t) for t in texts]
         ids = self._ids(ids, hashes)
         metas = [dumps_metadata(m) for m in validate.metadata(metadata, len(texts))]

@@ -45,6 +45,9 @@ def test_auto_ids_are_idempotent_and_input_is_checked_first(store):
         c.add(["ok", "also ok", ""], ids=["x", "y", "z"])
     with pytest.raises(InvalidArgument):
         c.add(["ok"], ids=["x"], metadata=[{"k": float("nan")}])
+    if c.max_text_bytes is not None:  # a backend's own limit is checked before anything is written
+        with pytest.raises(InvalidArgument, match=f"at most {c.max_text_bytes} bytes"):
+            c.add(["ok", "é" * c.max_text_bytes], ids=["x", "y"])
     assert c.count() == 2 and c.get(["x"]) == []
 
 

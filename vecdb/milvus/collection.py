@@ -27,6 +27,7 @@ MAX_WINDOW = 16384     # Milvus caps limit + offset of one query
 class MilvusCollection(Collection):
     backend = "milvus"
     capabilities = frozenset()
+    max_text_bytes = 65535  # the VARCHAR field's limit
 
     def __init__(self, db, name: str, spec, index_config: dict, embedder=None):
         super().__init__(db, name, spec, index_config, embedder)
