@@ -86,6 +86,14 @@ class VecdbVectorStore(VectorStore):
         if not isinstance(db, vecdb.Database):
             db, self._owns_db = vecdb.open(db), True
         self.db = db
+        try:
+            self._open_local(collection, embedding, model, embedding_id, options)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_local(self, collection: str, embedding, model: str, embedding_id, options: dict) -> None:
+        db = self.db
         if embedding is not None:
             self._external = external_embedder(embedding, embedding_id)
             if db.has_collection(collection):
