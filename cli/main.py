@@ -13,7 +13,7 @@ _ABORT = (click.exceptions.Abort, typer.Abort)
 # typer >= 0.20 ships its own copy of click, whose ClickException derives from TyperException
 _CLICK = (click.ClickException, typer.exceptions.TyperException)
 
-from . import admin, backends, docs, ingest, models, rag, search, serve, transfer
+from . import admin, backends, docs, ingest, mcp, models, rag, search, serve, transfer
 from . import eval as eval_cmd
 from . import train as train_cmd
 
@@ -35,6 +35,7 @@ app.command("reindex")(admin.reindex)
 app.command("context")(rag.context)
 app.command("ask")(rag.ask)
 app.command("serve")(serve.serve)
+app.command("mcp")(mcp.mcp)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("ingest")(ingest.ingest)
