@@ -22,6 +22,7 @@ app = typer.Typer(name="vecdb", help="A vector search database with a built-in L
 app.callback()(backends.choose)
 app.command("add")(docs.add)
 app.command("search")(search.search)
+app.command("similar")(search.similar)
 app.command("get")(docs.get)
 app.command("delete")(docs.delete)
 app.command("collections")(admin.collections)
