@@ -195,7 +195,7 @@ def delete(
     with open_db(db) as database:
         n = database.get_collection(collection).delete(ids or None, where=filt, dry_run=dry_run)
     if fmt in (Format.json, Format.jsonl):
-        emit([{"deleted": n, "dry_run": dry_run}], fmt, ["deleted", "dry_run"], as_object={"deleted": n, "dry_run": dry_run})
+        emit([{"deleted": n}], fmt, ["deleted"], as_object={"deleted": n})
     else:
         of = f" of {len(ids)}" if ids else ""
         info(f"{'would delete' if dry_run else 'deleted'} {n}{of} documents from {collection!r}")

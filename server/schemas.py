@@ -55,25 +55,49 @@ class IdsBody(Body):
     ids: list[str] = Field(min_length=1)
 
 
-class GetBody(IdsBody):
-    include: list[Literal["text", "metadata", "vector"]] = ["text", "metadata"]
+Field_ = Literal["text", "metadata", "vector"]
 
 
-HitField = Literal["text", "metadata"]
+class GetBody(Body):
+    ids: list[str] | None = Field(None, min_length=1, description="Documents by id; none lists the collection")
+    where: dict[str, Any] | None = Field(None, description="Listing: only documents matching this filter")
+    limit: int | None = Field(None, ge=1, description="Listing: at most this many (insertion order)")
+    offset: int = Field(0, ge=0, description="Listing: skip this many first")
+    include: list[Field_] = ["text", "metadata"]
+
+
+class DeleteBody(Body):
+    ids: list[str] | None = Field(None, min_length=1, description="Documents by id")
+    where: dict[str, Any] | None = Field(None, description="Or every document matching this filter")
+    dry_run: bool = Field(False, description="Only count what would be deleted")
+
+
+class SimilarBody(Body):
+    id: str = Field(max_length=1024, description="A stored document; its nearest neighbours are returned")
+    k: int = Field(10, ge=1)
+    where: dict[str, Any] | None = None
+    min_score: float | None = Field(None, description="Leave out hits scoring below it")
+    include: list[Field_] = ["text", "metadata"]
+
+
+HitField = Field_
 
 
 class SearchBody(Body):
     query: str | None = Field(None, description="One query (answer: hits)")
     queries: list[str] | None = Field(None, min_length=1, description="Many queries (answer: results)")
+    vectors: list[list[float]] | None = Field(None, min_length=1, description="Query vectors of the collection's "
+                                              "spec instead of texts (answer: results)")
     k: int = Field(10, ge=1)
     where: dict[str, Any] | None = None
+    min_score: float | None = Field(None, description="Leave out hits scoring below it")
     include: list[HitField] = ["text", "metadata"]
     task: str | None = Field(None, max_length=1000, description="Task for an instruction query template")
 
     @model_validator(mode="after")
     def _one_of(self) -> "SearchBody":
-        if (self.query is None) == (self.queries is None):
-            raise ValueError("give exactly one of query or queries")
+        if sum(x is not None for x in (self.query, self.queries, self.vectors)) != 1:
+            raise ValueError("give exactly one of query, queries or vectors")
         return self
 
 

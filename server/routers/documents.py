@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from vecdb.errors import NotFound
 
 from ..deps import CollectionDep, SettingsDep, check_count, check_lengths
-from ..schemas import DocumentsAdd, GetBody, IdsBody
+from ..schemas import DeleteBody, DocumentsAdd, GetBody
 
 router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"])
 DocId = Annotated[str, Path(max_length=1024)]
@@ -36,10 +36,14 @@ def _doc(d, include: list[str]) -> dict:
     return out
 
 
-@router.post("/get", summary="Documents by id (those that exist, in the order asked)")
+@router.post("/get", summary="Documents by id (those that exist, in the order asked), or without ids a page of "
+                             "the collection in insertion order (where, limit, offset)")
 def get_documents(body: GetBody, coll: CollectionDep, settings: SettingsDep) -> dict:
+    if body.ids is None:
+        docs = coll.get(where=body.where, limit=body.limit, offset=body.offset, include=body.include)
+        return {"documents": [_doc(d, body.include) for d in docs], "missing": []}
     check_count(len(body.ids), settings.max_batch, "ids")
-    docs = coll.get(body.ids, include_vectors="vector" in body.include)
+    docs = coll.get(body.ids, where=body.where, limit=body.limit, offset=body.offset, include=body.include)
     found = {d.id for d in docs}
     return {"documents": [_doc(d, body.include) for d in docs], "missing": [i for i in body.ids if i not in found]}
 
@@ -52,7 +56,9 @@ def get_document(doc_id: DocId, coll: CollectionDep) -> dict:
     return _doc(docs[0], ["text", "metadata"])
 
 
-@router.post("/delete", summary="Delete documents by id; ids that do not exist are ignored")
-def delete_documents(body: IdsBody, coll: CollectionDep, settings: SettingsDep) -> dict:
-    check_count(len(body.ids), settings.max_batch, "ids")
-    return {"deleted": coll.delete(body.ids)}
+@router.post("/delete", summary="Delete documents by id (ids that do not exist are ignored) or by a where filter; "
+                                "dry_run only counts")
+def delete_documents(body: DeleteBody, coll: CollectionDep, settings: SettingsDep) -> dict:
+    if body.ids is not None:
+        check_count(len(body.ids), settings.max_batch, "ids")
+    return {"deleted": coll.delete(body.ids, where=body.where, dry_run=body.dry_run)}

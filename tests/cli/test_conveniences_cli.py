@@ -68,7 +68,7 @@ def test_delete_by_filter_with_dry_run(dbpath):
     with vecdb.open(dbpath) as db:
         assert db.get_collection("c").count() == 4
     gone = vdb(dbpath, "delete", "--where", '{"topic": "finance"}', "--format", "json")
-    assert as_json(gone) == {"deleted": 2, "dry_run": False}
+    assert as_json(gone) == {"deleted": 2}
     with vecdb.open(dbpath) as db:
         assert [d.id for d in db.get_collection("c").get()] == ["d1", "d2"]
     none = vdb(dbpath, "delete", ok=False)

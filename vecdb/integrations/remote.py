@@ -38,6 +38,10 @@ class RemoteCollection:
     def close(self) -> None:
         self.client.close()
 
+    def drop(self) -> None:
+        """Delete the collection on the server."""
+        self._call("DELETE", self.path)
+
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         try:
             r = self.client.request(method, path, json=body)
