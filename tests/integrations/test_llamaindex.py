@@ -2,7 +2,6 @@
 nodes, metadata filters, deletes by document, MMR and hybrid queries; other models' nodes refused."""
 import csv
 import json
-import os
 import subprocess
 
 import pytest
@@ -138,7 +137,7 @@ def test_scifact_retriever_matches_vecdb_search(scifact, tmp_path):
 
     out = subprocess.run([*vecdb_cmd(), "search", "--db", str(path), "--collection", "scifact", "-", "-k", "10",
                           "--format", "json"], input="\n".join(queries), capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "VECDB_DAEMON": "0"})
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     want = [[h["id"] for h in r["hits"]] for r in json.loads(out.stdout)]
     assert got == want
