@@ -33,9 +33,10 @@ IDENTITY_FIELDS = ("model", "model_name", "model_id", "deployment", "dimensions"
 WITH_VECTORS = ("text", "metadata", "vector")
 
 
-def external_embedder(embeddings: Embeddings, embedding_id: str | None = None) -> ExternalEmbedder:
+def external_embedder(embeddings: Embeddings, embedding_id: str | None = None, dim: int | None = None
+                      ) -> ExternalEmbedder:
     """A vecdb Embedder over a LangChain Embeddings object. Its identity is `embedding_id` if given,
-    else the class and the settings in IDENTITY_FIELDS."""
+    else the class and the settings in IDENTITY_FIELDS. Without `dim`, one probe text is embedded."""
     cls = type(embeddings)
     if embedding_id is None:
         settings = embeddings.model_dump() if hasattr(embeddings, "model_dump") else vars(embeddings)
@@ -43,7 +44,8 @@ def external_embedder(embeddings: Embeddings, embedding_id: str | None = None) -
                     **{k: v for k, v in settings.items() if k in IDENTITY_FIELDS}}
     else:
         identity = embedding_id
-    return ExternalEmbedder(cls.__name__, embeddings.embed_documents, embeddings.embed_query, identity=identity)
+    return ExternalEmbedder(cls.__name__, embeddings.embed_documents, embeddings.embed_query, identity=identity,
+                            dim=dim)
 
 
 class VecdbEmbeddings(Embeddings):
@@ -95,10 +97,12 @@ class VecdbVectorStore(VectorStore):
     def _open_local(self, collection: str, embedding, model: str, embedding_id, options: dict) -> None:
         db = self.db
         if embedding is not None:
-            self._external = external_embedder(embedding, embedding_id)
-            if db.has_collection(collection):
+            if db.has_collection(collection):  # its dimension is known: no probe call to the model
+                dim = db.get_collection(collection).spec.dim
+                self._external = external_embedder(embedding, embedding_id, dim)
                 self.collection = db.get_collection(collection, embedder=self._external)
             else:
+                self._external = external_embedder(embedding, embedding_id)
                 self.collection = db.create_collection(collection, embedder=self._external, **options)
         else:
             self.collection = db.get_or_create_collection(collection, model, **options)

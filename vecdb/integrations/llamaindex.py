@@ -61,11 +61,12 @@ class VecdbEmbedding(BaseEmbedding):
         return self._embedder.embed_documents(texts).tolist()
 
 
-def external_embedder(model: BaseEmbedding) -> ExternalEmbedder:
+def external_embedder(model: BaseEmbedding, dim: int | None = None) -> ExternalEmbedder:
+    """A vecdb Embedder over a LlamaIndex embedding model, identified by its class and model_name."""
     cls = type(model)
     identity = {"class": f"{cls.__module__}.{cls.__qualname__}", "model_name": model.model_name}
     return ExternalEmbedder(cls.__name__, model.get_text_embedding_batch, model.get_query_embedding,
-                            identity=identity)
+                            identity=identity, dim=dim)
 
 
 def to_where(filters: MetadataFilters | None) -> dict | None:
@@ -106,9 +107,12 @@ class VecdbVectorStore(BasePydanticVectorStore):
             db, self._owns_db = vecdb.open(db), True
         try:
             if embed_model is not None:
-                external = external_embedder(embed_model)
-                self._collection = (db.get_collection(collection, embedder=external) if db.has_collection(collection)
-                                    else db.create_collection(collection, embedder=external, **options))
+                if db.has_collection(collection):  # its dimension is known: no probe call to the model
+                    external = external_embedder(embed_model, db.get_collection(collection).spec.dim)
+                    self._collection = db.get_collection(collection, embedder=external)
+                else:
+                    self._collection = db.create_collection(collection, embedder=external_embedder(embed_model),
+                                                            **options)
                 self._embed_model = embed_model
             else:
                 self._collection = db.get_or_create_collection(collection, model, **options)
