@@ -14,7 +14,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
 def collection_name(name: Any) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidArgument(f"name: invalid collection name {name!r}; use 1-128 letters, digits, '_', '-', '.', "
                               "starting with a letter or digit", argument="name")
     return name
