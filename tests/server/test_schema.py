@@ -23,7 +23,7 @@ from vecdb.server import Settings, create_app
 
 pytestmark = pytest.mark.slow
 KEY = "schema-key"
-EXAMPLES = 25
+EXAMPLES = 50
 HASH_MAX_LENGTH = 512  # the hash model's max_length: no passage has more tokens
 
 

@@ -1,6 +1,7 @@
 """Transformer embedder: any HF encoder or decoder, pooled into one vector per text."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from contextlib import contextmanager
@@ -137,6 +138,8 @@ class HFEmbedder(Embedder):
         self.max_batch = 512 if self.device.type == "cuda" else 128
         self._lock = threading.Lock()
         self._around: tuple[list[int], list[int]] | None = None
+        self._plain = None  # see _untruncating
+        self._tok_lock = threading.Lock()
 
     def _pooler(self, pooling: Pooling, hidden: int, resolved: ResolvedModel, options: EmbedderOptions):
         if not pooling.trainable:
@@ -164,10 +167,18 @@ class HFEmbedder(Embedder):
     def count_tokens(self, texts: Sequence[str], *, truncate: bool = True) -> list[int]:
         if truncate:
             return [len(x) for x in self._tokenize(texts)]
-        ids = self.tokenizer(list(texts), add_special_tokens=True, truncation=False, return_attention_mask=False,
-                             return_token_type_ids=False)["input_ids"]
+        ids = self._untruncating()(list(texts), add_special_tokens=True, truncation=False,
+                                   return_attention_mask=False, return_token_type_ids=False)["input_ids"]
         eos = 1 if self.spec.append_eos else 0
         return [len(x) + (eos if not x or x[-1] != self.eos_id else 0) for x in ids]
+
+    def _untruncating(self):
+        """A second tokenizer for calls without truncation. A fast tokenizer keeps its truncation setting
+        between calls; switching it on the shared one would race with tokenisation in other threads."""
+        with self._tok_lock:
+            if self._plain is None:
+                self._plain = copy.deepcopy(self.tokenizer)
+        return self._plain
 
     # ---- token ids --------------------------------------------------------
     @property
@@ -177,8 +188,8 @@ class HFEmbedder(Embedder):
     def _special(self) -> tuple[list[int], list[int]]:
         """The ids the tokenizer puts before and after a text's own tokens (e.g. [CLS] ... [SEP])."""
         if self._around is None:
-            bare = self.tokenizer("a", add_special_tokens=False)["input_ids"]
-            full = self.tokenizer("a", add_special_tokens=True)["input_ids"]
+            bare = self._untruncating()("a", add_special_tokens=False)["input_ids"]
+            full = self._untruncating()("a", add_special_tokens=True)["input_ids"]
             at = next((i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare), 0)
             self._around = (full[:at], full[at + len(bare):])
         return self._around
