@@ -1,4 +1,4 @@
-"""create_app(settings): the FastAPI app. Adding a router is one entry in ROUTERS (a module with build())."""
+"""create_app(settings): the FastAPI app. Adding a router is one entry in ROUTERS (a module with build(bodies))."""
 from __future__ import annotations
 
 import time
@@ -10,7 +10,7 @@ import vecdb
 from vecdb.embed import DEFAULT_MODEL, known_dim
 from vecdb.embed.batcher import Batcher
 
-from . import contract, errors, requests
+from . import bodies, contract, errors
 from .deps import served_models
 from .metrics import Metrics
 from .middleware import AuthMiddleware, BodyLimitMiddleware, MetricsMiddleware
@@ -27,7 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     dims = [known_dim(m) for m in served]
     max_dim = max(dims) if dims and None not in dims else None  # unknown for a folder: no schema maximum
     default = DEFAULT_MODEL if DEFAULT_MODEL in served or not served else served[0]
-    req = requests.build(settings, served, default, max_dim)
+    req = bodies.build(settings, served, default, max_dim)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -2,7 +2,7 @@
 
 The limits default to vecdb.limits. A deployment may lower them; the ones the library enforces
 itself (k, text length) cannot go past the library's, so the request schema built from these
-settings (server/requests.py) is exactly what the server enforces."""
+settings (server/bodies.py) is exactly what the server enforces."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -7,11 +7,11 @@ from vecdb.errors import CollectionExists
 from ..contract import JsonRoute
 from ..deps import CollectionDep, DbDep, NamePath, check_model
 from ..errors import declare
-from ..requests import Requests
+from ..bodies import Bodies
 from ..responses import CollectionDeleted, CollectionInfo, CollectionList
 
 
-def build(req: Requests) -> APIRouter:
+def build(req: Bodies) -> APIRouter:
     router = APIRouter(prefix="/v1/collections", tags=["collections"], route_class=JsonRoute)
 
     @router.post("", status_code=201, response_model=CollectionInfo, responses=declare(400, 404, 409, 503),

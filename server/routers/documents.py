@@ -10,7 +10,7 @@ from .. import contract
 from ..contract import JsonRoute
 from ..deps import CollectionDep
 from ..errors import ApiError, declare
-from ..requests import Requests
+from ..bodies import Bodies
 from ..responses import AddResult, DocumentOut, DocumentsDeleted, DocumentsOut
 
 DocId = Annotated[str, Path(max_length=MAX_ID_CHARS, json_schema_extra={"pattern": contract.TEXT})]
@@ -28,7 +28,7 @@ def _doc(d, include: list[str]) -> dict:
     return out
 
 
-def build(req: Requests) -> APIRouter:
+def build(req: Bodies) -> APIRouter:
     router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"], route_class=JsonRoute)
 
     @router.post("", response_model=AddResult, responses=declare(400, 404, 409, 503),

@@ -12,7 +12,7 @@ from vecdb.embed import Embedder
 from ..contract import JsonRoute
 from ..deps import SettingsDep, embed, embedder_for
 from ..errors import ApiError, declare
-from ..requests import Requests
+from ..bodies import Bodies
 from ..responses import EmbeddingsOut
 
 SMALL_CHARS = 20_000  # below this many characters, count tokens on the event loop (cheaper than a thread hop)
@@ -39,7 +39,7 @@ def check_length(counts: list[int], embedder: Embedder, model: str, truncate: bo
     return [min(n, limit) for n in counts]
 
 
-def build(req: Requests) -> APIRouter:
+def build(req: Bodies) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["embeddings"], route_class=JsonRoute)
 
     @router.post("/embeddings", response_model=EmbeddingsOut, responses=declare(400, 404, 503),

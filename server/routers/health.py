@@ -4,13 +4,13 @@ from fastapi.responses import PlainTextResponse
 
 from ..contract import JsonRoute
 from ..errors import declare
-from ..requests import Requests
+from ..bodies import Bodies
 from ..responses import Health
 
 PUBLIC = frozenset({"/health"})
 
 
-def build(req: Requests) -> APIRouter:
+def build(req: Bodies) -> APIRouter:
     router = APIRouter(tags=["health"], route_class=JsonRoute)
 
     @router.get("/health", response_model=Health, summary="Liveness: answers without an API key")

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..contract import JsonRoute
 from ..errors import ApiError, declare
-from ..requests import Requests
+from ..bodies import Bodies
 from ..responses import ModelList, ModelOut
 
 OWNER = "vecdb"
@@ -32,7 +32,7 @@ def model_list(request: Request) -> list[dict]:
     return out
 
 
-def build(req: Requests) -> APIRouter:
+def build(req: Bodies) -> APIRouter:
     router = APIRouter(prefix="/v1/models", tags=["models"], route_class=JsonRoute)
 
     @router.get("", response_model=ModelList, responses=declare(503),

@@ -11,7 +11,7 @@ from vecdb.rag.generate import Generator, generator_for
 from ..contract import JsonRoute
 from ..deps import CollectionDep
 from ..errors import declare, error_response
-from ..requests import Requests
+from ..bodies import Bodies
 from ..responses import ContextOut
 
 
@@ -51,7 +51,7 @@ def _sse(event: dict) -> str:
     return f"event: {event['event']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
-def build(req: Requests) -> list[APIRouter]:
+def build(req: Bodies) -> list[APIRouter]:
     router = APIRouter(prefix="/v1/collections/{name}", tags=["rag"], route_class=JsonRoute)
 
     @router.post("/context", response_model=ContextOut, responses=declare(400, 404, 503),

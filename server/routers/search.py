@@ -8,7 +8,7 @@ from vecdb import validate
 from ..contract import JsonRoute
 from ..deps import CollectionDep, embed
 from ..errors import declare
-from ..requests import Requests
+from ..bodies import Bodies
 from ..responses import SearchHits, SearchResults
 
 
@@ -23,7 +23,7 @@ def _hit(h, include: list[str]) -> dict:
     return d
 
 
-def build(req: Requests) -> APIRouter:
+def build(req: Bodies) -> APIRouter:
     router = APIRouter(prefix="/v1/collections/{name}", tags=["search"], route_class=JsonRoute)
 
     @router.post("/search", response_model=SearchHits | SearchResults, responses=declare(400, 404, 503),

@@ -74,7 +74,7 @@ PoolingName = Literal[tuple(p.value for p in Pooling)]  # type: ignore[valid-typ
 
 
 @dataclass(frozen=True)
-class Requests:
+class Bodies:
     CollectionCreate: type[Body]
     DocumentsAdd: type[Body]
     IdsBody: type[Body]
@@ -85,7 +85,7 @@ class Requests:
     EmbeddingsBody: type[BaseModel]
 
 
-def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int | None) -> Requests:
+def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int | None) -> Bodies:
     """The request models of an app serving `models` (max_dim: the largest of their dimensions, if known)."""
     Text = Annotated[str, Field(max_length=s.max_text_chars, json_schema_extra={"pattern": contract.TEXT})]
     Question = Annotated[str, Field(max_length=s.max_text_chars, json_schema_extra={"pattern": contract.NONBLANK})]
@@ -169,5 +169,5 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
                                                         "`truncated` counts them) instead of a 400; default: the "
                                                         "server's")
 
-    return Requests(CollectionCreate, DocumentsAdd, IdsBody, GetBody, SearchBody, ContextBody, AskBody,
+    return Bodies(CollectionCreate, DocumentsAdd, IdsBody, GetBody, SearchBody, ContextBody, AskBody,
                     EmbeddingsBody)
