@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from vecdb.embed import Pooling
 from vecdb.limits import MAX_ID_CHARS
+from vecdb.records import FIELDS
 
 from . import contract
 from .settings import Settings
@@ -69,7 +70,7 @@ def _one_of(*names: str):
 Where = Annotated[dict[str, Any] | None, WithJsonSchema(contract.WHERE)]
 Metadata = dict[str, Any] | None
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS, json_schema_extra={"pattern": contract.TEXT})]
-Include = Literal["text", "metadata"]
+Include = list[Literal[FIELDS]]  # type: ignore[valid-type]
 PoolingName = Literal[tuple(p.value for p in Pooling)]  # type: ignore[valid-type]
 
 
@@ -112,7 +113,7 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
         ids: Ids
 
     class GetBody(IdsBody):
-        include: list[Literal["text", "metadata", "vector"]] = ["text", "metadata"]
+        include: Include = ["text", "metadata"]
 
     class SearchBody(Body):
         model_config = ConfigDict(json_schema_extra=_one_of("query", "queries"))
@@ -121,7 +122,8 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
                                     description="Many queries (answer: results)")
         k: K = 10
         where: Where = None
-        include: list[Include] = ["text", "metadata"]
+        include: Include = ["text", "metadata"]
+        min_score: float | None = Field(None, description="Leave out hits scoring below it")
         task: str | None = Field(None, max_length=1000, description="Task for an instruction query template")
         hybrid: bool = Field(False, description="Fuse with BM25 keyword ranks (reciprocal rank fusion)")
         group_by_document: bool = Field(False, description="Best chunk per parent document")

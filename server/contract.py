@@ -13,6 +13,8 @@ from typing import Any, Callable
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
+from vecdb import validate
+
 from .errors import ApiError, declare
 
 
@@ -33,6 +35,8 @@ WHITESPACE = _char_class("".join(c for c in map(chr, range(sys.maxunicode + 1)) 
 NONBLANK = f"[^{WHITESPACE}]"                                 # question: any non-blank string
 TEXT = f"^[^\\u0000]*[^\\u0000{WHITESPACE}][^\\u0000]*$"    # texts, queries, ids: non-blank, no NUL
 NAME = r"^[A-Za-z0-9](?:\.?[A-Za-z0-9_\-])*\.?$"            # collection names (with maxLength 128)
+STAGING = validate.STAGING_PREFIX                           # a reembed's staging collection: visible, droppable
+NAME_OR_STAGING = f"^(?:{STAGING})?" + NAME[1:]             # in paths (maxLength 128 + the prefix)
 FIELD = r"^[A-Za-z0-9_\-](?:\.?[A-Za-z0-9_\- ])*$"          # metadata field names in `where`
 TEMPLATE = r"\{context\}[\s\S]*\{question\}|\{question\}[\s\S]*\{context\}"
 

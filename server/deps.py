@@ -26,8 +26,10 @@ async def get_db(request: Request) -> Database:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
-NamePath = Annotated[str, Path(description="Collection name: letters, digits, '_', '-', '.'", max_length=128,
-                               json_schema_extra={"pattern": contract.NAME})]
+NamePath = Annotated[str, Path(description="Collection name: letters, digits, '_', '-', '.' (a reembed's staging "
+                                           f"collection: {contract.STAGING}<name>)",
+                               max_length=128 + len(contract.STAGING),
+                               json_schema_extra={"pattern": contract.NAME_OR_STAGING})]
 
 
 async def get_collection(name: NamePath, db: DbDep) -> Collection:

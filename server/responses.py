@@ -26,10 +26,12 @@ class Spec(Open):
 
 class CollectionInfo(Open):
     name: str
+    backend: str = Field(description="local or milvus")
     count: int
     spec: Spec
     index: dict[str, Any] = Field(description="Index statistics (depend on the index type)")
     index_config: dict[str, Any]
+    capabilities: list[str] = Field(description="Optional features this backend has (e.g. keyword_search)")
 
 
 class CollectionSummary(Open):
@@ -40,6 +42,7 @@ class CollectionSummary(Open):
     dim: int
     index: str
     created_at: str
+    staging: bool = Field(description="A reembed's staging collection")
 
 
 class CollectionList(BaseModel):
@@ -64,6 +67,9 @@ class DocumentOut(BaseModel):
     text: str | None = Field(None, description="With include text")
     metadata: dict[str, Any] | None = Field(None, description="With include metadata")
     vector: list[float] | None = Field(None, description="With include vector")
+    document_id: str | None = Field(None, description="A chunk's parent document")
+    span: list[int] | None = Field(None, description="A chunk's character span in its parent")
+    source: str | None = None
 
 
 class DocumentsOut(BaseModel):
@@ -80,6 +86,7 @@ class Hit(BaseModel):
     score: float = Field(description="Cosine similarity; with hybrid, the reciprocal-rank-fusion score")
     text: str | None = Field(None, description="With include text")
     metadata: dict[str, Any] | None = Field(None, description="With include metadata")
+    vector: list[float] | None = Field(None, description="With include vector")
     document_id: str | None = Field(None, description="A chunk's parent document")
     span: list[int] | None = Field(None, description="A chunk's character span in its parent")
     source: str | None = None

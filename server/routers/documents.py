@@ -17,17 +17,6 @@ DocId = Annotated[str, Path(max_length=MAX_ID_CHARS, json_schema_extra={"pattern
 ERRORS = declare(400, 404, 503)
 
 
-def _doc(d, include: list[str]) -> dict:
-    out = {"id": d.id}
-    if "text" in include:
-        out["text"] = d.text
-    if "metadata" in include:
-        out["metadata"] = d.metadata
-    if "vector" in include:
-        out["vector"] = d.vector.tolist()
-    return out
-
-
 def build(req: Bodies) -> APIRouter:
     router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"], route_class=JsonRoute)
 
@@ -42,9 +31,9 @@ def build(req: Bodies) -> APIRouter:
     @router.post("/get", response_model=DocumentsOut, responses=ERRORS,
                  summary="Documents by id (those that exist, in the order asked)")
     def get_documents(body: req.GetBody, coll: CollectionDep) -> JSONResponse:
-        docs = coll.get(body.ids, include_vectors="vector" in body.include)
+        docs = coll.get(body.ids, include=body.include)
         found = {d.id for d in docs}
-        return JSONResponse({"documents": [_doc(d, body.include) for d in docs],
+        return JSONResponse({"documents": [d.to_dict(body.include) for d in docs],
                              "missing": [i for i in body.ids if i not in found]})
 
     @router.get("/{doc_id}", response_model=DocumentOut, responses=ERRORS, summary="One document")
@@ -53,7 +42,7 @@ def build(req: Bodies) -> APIRouter:
         if not docs:
             raise ApiError(404, f"doc_id: no document {doc_id!r} in collection {coll.name!r}", "document_not_found",
                            "doc_id")
-        return JSONResponse(_doc(docs[0], ["text", "metadata"]))
+        return JSONResponse(docs[0].to_dict())
 
     @router.post("/delete", response_model=DocumentsDeleted, responses=ERRORS,
                  summary="Delete documents by id; ids that do not exist are ignored")

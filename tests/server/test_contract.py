@@ -1,9 +1,6 @@
 """In-process app: what the HTTP contract adds over the library: JSON-only bodies (415), Allow on 405,
-/v1/models, token-id input, over-length input never cut silently, search options through the library,
-and no server module touching a library object's private names."""
-import ast
-from pathlib import Path
-
+/v1/models, token-id input, over-length input never cut silently, search options through the library
+(tests/test_architecture.py checks that no server module touches a library object's private names)."""
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -112,24 +109,16 @@ def test_server_default_truncate(tmp_path, minilm):
 
 def test_search_options_are_the_librarys(app, client):
     coll = app.state.db.get_collection("docs")
-    for options in ({}, {"hybrid": True}, {"group_by_document": True}, {"where": {"year": {"$gte": 2022}}}):
+    for options in ({}, {"hybrid": True}, {"group_by_document": True}, {"where": {"year": {"$gte": 2022}}},
+                    {"min_score": 0.3}, {"include": ["vector"]}):
         want = coll.search("Paris France", k=3, **options)
         got = client.post("/v1/collections/docs/search", json={"query": "Paris France", "k": 3, **options}).json()
         assert [(h["id"], round(h["score"], 5)) for h in got["hits"]] == [(h.id, round(h.score, 5)) for h in want]
+        assert [sorted(h) for h in got["hits"]] == [sorted(h.to_dict(options.get("include", ("text", "metadata"))))
+                                                   for h in want]
         many = client.post("/v1/collections/docs/search",
                            json={"queries": ["Paris France", "yellow fruit"], "k": 3, **options}).json()
         assert [h["id"] for h in many["results"][0]["hits"]] == [h.id for h in want]
         assert many["results"][1]["query"] == "yellow fruit"
     assert client.post("/v1/collections/docs/search", json={"query": "x", "hybrid": "yes"}).status_code == 422
 
-
-def test_server_touches_no_private_name_of_another_object():
-    """Routes parse, call the library's public methods and format: no obj._x but self._x / cls._x."""
-    root = Path(__file__).resolve().parents[2] / "server"
-    bad = []
-    for path in sorted(root.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
-                if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
-                    bad.append(f"{path.name}:{node.lineno} .{node.attr}")
-    assert not bad, bad

@@ -156,6 +156,10 @@ class HFEmbedder(Embedder):
         return pooler.to(self.device).eval()
 
     # ---- tokenisation -------------------------------------------------
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids as the model sees them (special tokens, truncation and the EOS rule applied)."""
+        return self._tokenize(texts)
+
     def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         limit = self.spec.max_length - (1 if self.spec.append_eos else 0)
         ids = self.tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=limit,
