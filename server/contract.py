@@ -36,7 +36,8 @@ NONBLANK = f"[^{WHITESPACE}]"                                 # question: any no
 TEXT = f"^[^\\u0000]*[^\\u0000{WHITESPACE}][^\\u0000]*$"    # texts, queries, ids: non-blank, no NUL
 NAME = r"^[A-Za-z0-9](?:\.?[A-Za-z0-9_\-])*\.?$"            # collection names (with maxLength 128)
 STAGING = validate.STAGING_PREFIX                           # a reembed's staging collection: visible, droppable
-NAME_OR_STAGING = f"^(?:{STAGING})?" + NAME[1:]             # in paths (maxLength 128 + the prefix)
+NAME_IN_PATH = {"anyOf": [{"pattern": NAME, "maxLength": 128},
+                          {"pattern": f"^{STAGING}" + NAME[1:], "maxLength": 128 + len(STAGING)}]}
 FIELD = r"^[A-Za-z0-9_\-](?:\.?[A-Za-z0-9_\- ])*$"          # metadata field names in `where`
 TEMPLATE = r"\{context\}[\s\S]*\{question\}|\{question\}[\s\S]*\{context\}"
 

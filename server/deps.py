@@ -29,7 +29,7 @@ DbDep = Annotated[Database, Depends(get_db)]
 NamePath = Annotated[str, Path(description="Collection name: letters, digits, '_', '-', '.' (a reembed's staging "
                                            f"collection: {contract.STAGING}<name>)",
                                max_length=128 + len(contract.STAGING),
-                               json_schema_extra={"pattern": contract.NAME_OR_STAGING})]
+                               json_schema_extra=contract.NAME_IN_PATH)]
 
 
 async def get_collection(name: NamePath, db: DbDep) -> Collection:
