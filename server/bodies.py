@@ -68,6 +68,7 @@ def _one_of(*names: str):
 
 
 Where = Annotated[dict[str, Any] | None, WithJsonSchema(contract.WHERE)]
+WhereGiven = Annotated[dict[str, Any], WithJsonSchema(contract.WHERE_GIVEN)]
 Metadata = dict[str, Any] | None
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS, json_schema_extra={"pattern": contract.TEXT})]
 Include = list[Literal[FIELDS]]  # type: ignore[valid-type]
@@ -80,6 +81,7 @@ class Bodies:
     DocumentsAdd: type[Body]
     IdsBody: type[Body]
     GetBody: type[Body]
+    ListBody: type[Body]
     DeleteBody: type[Body]
     SearchBody: type[Body]
     SimilarBody: type[Body]
@@ -114,29 +116,32 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
     class IdsBody(Body):
         ids: Ids
 
-    class GetBody(Body):
-        ids: Ids = Field(None, description="Documents by id; without ids, a page of the collection in insertion "
-                                           "order (where, limit, offset)")
+    class GetBody(IdsBody):
+        include: Include = ["text", "metadata"]
+
+    class ListBody(Body):
         where: Where = None
-        limit: K | None = Field(None, description="Listing: at most this many documents")
-        offset: Int(ge=0) = Field(0, description="Listing: skip this many documents first")
+        limit: K | None = Field(None, description="At most this many documents (default: all)")
+        offset: Int(ge=0) = Field(0, description="Skip this many documents first (insertion order)")
         include: Include = ["text", "metadata"]
 
     class DeleteBody(Body):
+        model_config = ConfigDict(json_schema_extra=_one_of("ids", "where"))
         ids: Ids = Field(None, description="Documents by id (those that do not exist are ignored)")
-        where: Where = Field(None, description="Or every document matching this filter (not an empty one)")
+        where: WhereGiven = Field(None, description="Or every document matching this filter")
         dry_run: bool = Field(False, description="Only count what would be deleted")
 
-    Vector = Annotated[list[float], Field(min_length=1, max_length=max_dim)]
+        @model_validator(mode="after")
+        def _exactly_one(self) -> "DeleteBody":
+            if (self.ids is None) == (self.where is None):
+                raise ValueError("give exactly one of ids or where")
+            return self
 
     class SearchBody(Body):
-        model_config = ConfigDict(json_schema_extra=_one_of("query", "queries", "vectors"))
+        model_config = ConfigDict(json_schema_extra=_one_of("query", "queries"))
         query: Text = Field(None, description="One query (answer: hits)")
         queries: list[Text] = Field(None, min_length=1, max_length=s.max_queries,
                                     description="Many queries (answer: results)")
-        vectors: list[Vector] = Field(None, min_length=1, max_length=s.max_queries,
-                                      description="Query vectors of the collection's dimension instead of texts; no "
-                                                  "model runs (answer: results, without query)")
         k: K = 10
         where: Where = None
         include: Include = ["text", "metadata"]
@@ -147,8 +152,8 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
 
         @model_validator(mode="after")
         def _exactly_one(self) -> "SearchBody":
-            if sum(x is not None for x in (self.query, self.queries, self.vectors)) != 1:
-                raise ValueError("give exactly one of query, queries or vectors")
+            if (self.query is None) == (self.queries is None):
+                raise ValueError("give exactly one of query or queries")
             return self
 
     class SimilarBody(Body):
@@ -195,5 +200,5 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
                                                         "`truncated` counts them) instead of a 400; default: the "
                                                         "server's")
 
-    return Bodies(CollectionCreate, DocumentsAdd, IdsBody, GetBody, DeleteBody, SearchBody, SimilarBody, ContextBody,
-                  AskBody, EmbeddingsBody)
+    return Bodies(CollectionCreate, DocumentsAdd, IdsBody, GetBody, ListBody, DeleteBody, SearchBody, SimilarBody,
+                  ContextBody, AskBody, EmbeddingsBody)

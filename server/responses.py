@@ -77,6 +77,10 @@ class DocumentsOut(BaseModel):
     missing: list[str]
 
 
+class DocumentList(BaseModel):
+    documents: list[DocumentOut] = Field(description="In insertion order")
+
+
 class DocumentsDeleted(BaseModel):
     deleted: int = Field(description="Rows removed (ids that did not exist are not counted)")
 
@@ -103,14 +107,6 @@ class QueryHits(BaseModel):
 
 class SearchResults(BaseModel):
     results: list[QueryHits]
-
-
-class VectorHits(BaseModel):
-    hits: list[Hit]
-
-
-class VectorResults(BaseModel):
-    results: list[VectorHits] = Field(description="One entry per query vector, in order")
 
 
 class Passage(BaseModel):

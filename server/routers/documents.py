@@ -11,7 +11,7 @@ from ..contract import JsonRoute
 from ..deps import CollectionDep
 from ..errors import ApiError, declare
 from ..bodies import Bodies
-from ..responses import AddResult, DocumentOut, DocumentsDeleted, DocumentsOut
+from ..responses import AddResult, DocumentList, DocumentOut, DocumentsDeleted, DocumentsOut
 
 DocId = Annotated[str, Path(max_length=MAX_ID_CHARS, json_schema_extra={"pattern": contract.TEXT})]
 ERRORS = declare(400, 404, 503)
@@ -29,13 +29,18 @@ def build(req: Bodies) -> APIRouter:
         return {"ids": res.ids, **res.to_dict()}
 
     @router.post("/get", response_model=DocumentsOut, responses=ERRORS,
-                 summary="Documents by id (those that exist, in the order asked); without ids, a page of the "
-                         "collection in insertion order (where, limit, offset)")
+                 summary="Documents by id (those that exist, in the order asked)")
     def get_documents(body: req.GetBody, coll: CollectionDep) -> JSONResponse:
-        docs = coll.get(body.ids, where=body.where, limit=body.limit, offset=body.offset, include=body.include)
+        docs = coll.get(body.ids, include=body.include)
         found = {d.id for d in docs}
         return JSONResponse({"documents": [d.to_dict(body.include) for d in docs],
-                             "missing": [i for i in body.ids or [] if i not in found]})
+                             "missing": [i for i in body.ids if i not in found]})
+
+    @router.post("/list", response_model=DocumentList, responses=ERRORS,
+                 summary="A page of the collection in insertion order, optionally filtered by `where`")
+    def list_documents(body: req.ListBody, coll: CollectionDep) -> JSONResponse:
+        docs = coll.get(where=body.where, limit=body.limit, offset=body.offset, include=body.include)
+        return JSONResponse({"documents": [d.to_dict(body.include) for d in docs]})
 
     @router.get("/{doc_id}", response_model=DocumentOut, responses=ERRORS, summary="One document")
     def get_document(doc_id: DocId, coll: CollectionDep) -> JSONResponse:

@@ -9,23 +9,15 @@ from ..contract import JsonRoute
 from ..deps import CollectionDep, embed
 from ..errors import declare
 from ..bodies import Bodies
-from ..responses import SearchHits, SearchResults, VectorResults
+from ..responses import SearchHits, SearchResults
 
 
 def build(req: Bodies) -> APIRouter:
     router = APIRouter(prefix="/v1/collections/{name}", tags=["search"], route_class=JsonRoute)
 
-    @router.post("/search", response_model=SearchHits | SearchResults | VectorResults,
-                 responses=declare(400, 404, 503),
-                 summary="Nearest documents by cosine similarity; `query` gives hits, `queries` or `vectors` results")
+    @router.post("/search", response_model=SearchHits | SearchResults, responses=declare(400, 404, 503),
+                 summary="Nearest documents by cosine similarity; `query` gives hits, `queries` results")
     async def search(body: req.SearchBody, coll: CollectionDep, request: Request) -> JSONResponse:
-        if body.vectors is not None:  # no model runs
-            if body.hybrid or body.group_by_document:
-                raise validate.InvalidArgument("vectors: cannot be combined with hybrid or group_by_document",
-                                               argument="vectors")
-            results = await run_in_threadpool(lambda: coll.search_vectors(
-                body.vectors, body.k, body.where, min_score=body.min_score, include=body.include))
-            return JSONResponse({"results": [{"hits": [h.to_dict(body.include) for h in hits]} for hits in results]})
         single = body.query is not None
         queries = [body.query] if single else body.queries
         if request.app.state.batcher is not None and not (body.hybrid or body.group_by_document):

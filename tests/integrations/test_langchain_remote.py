@@ -49,7 +49,8 @@ def test_remote_answers_equal_the_librarys(server):
     assert [s for _, s in got] == pytest.approx([h.score for h in want], abs=1e-5)
     assert [d.id for d in store.max_marginal_relevance_search("the cat sat on the mat", k=2, fetch_k=4,
                                                               lambda_mult=0.3)] == want_mmr
-    assert [d.id for d in store.similarity_search_by_vector(qvec.tolist(), k=2)] == ["a", "b"]
+    with pytest.raises(vecdb.Unsupported, match="by text"):
+        store.similarity_search_by_vector(qvec.tolist(), k=2)
     with pytest.raises(vecdb.InvalidArgument, match="where"):
         store.similarity_search("cat", filter={"n": {"$near": 1}})
     with pytest.raises(vecdb.Unsupported):

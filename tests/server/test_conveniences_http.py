@@ -1,6 +1,5 @@
-"""The collection conveniences over HTTP on a live `vecdb serve`: get without ids (list, page, filter,
-fields), delete by filter with dry_run, similar, min_score and include on search; each answer equals
-the library's."""
+"""The collection conveniences over HTTP on a live `vecdb serve`: documents/list (page, filter, fields),
+delete by filter with dry_run, similar, min_score and include on search; each answer equals the library's."""
 import pytest
 
 import vecdb
@@ -32,13 +31,13 @@ def post(client, path, body, status=200):
 
 def test_get_lists_pages_filters_and_picks_fields(served):
     client, _ = served
-    assert [d["id"] for d in post(client, "/documents/get", {})["documents"]] == ["d1", "d2", "d3", "d4"]
-    page = post(client, "/documents/get", {"limit": 2, "offset": 1})["documents"]
+    assert [d["id"] for d in post(client, "/documents/list", {})["documents"]] == ["d1", "d2", "d3", "d4"]
+    page = post(client, "/documents/list", {"limit": 2, "offset": 1})["documents"]
     assert [d["id"] for d in page] == ["d2", "d3"]
-    slim = post(client, "/documents/get", {"where": {"year": {"$gte": 2022}}, "include": ["metadata"]})["documents"]
+    slim = post(client, "/documents/list", {"where": {"year": {"$gte": 2022}}, "include": ["metadata"]})["documents"]
     assert slim == [{"id": "d3", "metadata": DOCS[2][2]}, {"id": "d4", "metadata": DOCS[3][2]}]
-    assert post(client, "/documents/get", {"ids": ["d1"], "limit": 1}, 400)["error"]["param"] == "ids"
-    assert post(client, "/documents/get", {"where": {"year": {"$near": 1}}}, 400)["error"]["param"] == "where"
+    assert post(client, "/documents/list", {"limit": 2, "offset": 3})["documents"][0]["id"] == "d4"
+    assert post(client, "/documents/list", {"where": {"year": {"$near": 1}}}, 400)["error"]["param"] == "where"
 
 
 def test_similar_min_score_and_include(served):
@@ -61,8 +60,9 @@ def test_similar_min_score_and_include(served):
 def test_delete_by_filter_with_dry_run(served):
     client, path = served
     assert post(client, "/documents/delete", {"where": {"topic": "finance"}, "dry_run": True}) == {"deleted": 2}
-    assert len(post(client, "/documents/get", {})["documents"]) == 4
+    assert len(post(client, "/documents/list", {})["documents"]) == 4
     assert post(client, "/documents/delete", {"where": {"topic": "finance"}}) == {"deleted": 2}
     with vecdb.open(path) as db:
         assert [d.id for d in db.get_collection("c").get()] == ["d1", "d2"]
-    assert post(client, "/documents/delete", {}, 400)["error"]["param"] == "ids"
+    post(client, "/documents/delete", {}, 422)                                        # neither ids nor where
+    post(client, "/documents/delete", {"ids": ["d1"], "where": {"topic": "pets"}}, 422)  # both

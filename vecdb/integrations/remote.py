@@ -1,7 +1,7 @@
 """RemoteCollection: a collection on a `vecdb serve` server, through its HTTP API.
 
-It offers the subset of vecdb.Collection the integrations use (add, get, delete, search,
-search_vectors, similar, count) with the same arguments and records (vecdb.Hit, vecdb.Document),
+It offers the subset of vecdb.Collection the integrations use (add, get, delete, search, similar,
+count; search_vectors is Unsupported) with the same arguments and records (vecdb.Hit, vecdb.Document),
 and raises the same error classes, rebuilt from the server's error codes. The server embeds with
 the collection's own model.
 """
@@ -86,8 +86,7 @@ class RemoteCollection:
                                    {"ids": list(ids[start:start + MAX_BATCH]), "include": list(include)})["documents"]
         else:
             body = {"where": where, "limit": limit, "offset": offset, "include": list(include)}
-            docs = self._call("POST", f"{self.path}/documents/get", {k: v for k, v in body.items() if v is not None})[
-                "documents"]
+            docs = self._call("POST", f"{self.path}/documents/list", _given(body))["documents"]
         return [_document(d) for d in docs]
 
     def delete(self, ids: Sequence[str] | None = None, *, where: dict | None = None, dry_run: bool = False) -> int:
@@ -104,12 +103,9 @@ class RemoteCollection:
         body = {"query": query, "k": k, "where": where, "min_score": min_score, "include": list(include)}
         return [_hit(h) for h in self._call("POST", f"{self.path}/search", _given(body))["hits"]]
 
-    def search_vectors(self, vectors, k: int = 10, where: dict | None = None, *, min_score: float | None = None,
-                       include: Sequence[str] = FIELDS) -> list[list[vecdb.Hit]]:
-        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32)).tolist()
-        body = {"vectors": vectors, "k": k, "where": where, "min_score": min_score, "include": list(include)}
-        results = self._call("POST", f"{self.path}/search", _given(body))["results"]
-        return [[_hit(h) for h in r["hits"]] for r in results]
+    def search_vectors(self, vectors, k: int = 10, where: dict | None = None, **_) -> list[list[vecdb.Hit]]:
+        raise vecdb.Unsupported("vectors: a vecdb server searches by text (it embeds with the collection's model); "
+                                "search by vector with a local database", argument="vectors")
 
     def similar(self, id: str, k: int = 10, where: dict | None = None, *,  # noqa: A002
                 min_score: float | None = None, include: Sequence[str] = FIELDS) -> list[vecdb.Hit]:
