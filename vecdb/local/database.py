@@ -33,6 +33,8 @@ class LocalDatabase(Database):
         super().__init__(str(self.directory), device)
         try:
             self.store = Store(self.directory)
+        except StorageError:
+            raise
         except Exception as e:
             raise StorageError(f"path: cannot open database in {str(self.directory)!r}: {e}", argument="path") from None
         _open.add(self)
