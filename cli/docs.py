@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vecdb.errors import InvalidArgument
+from vecdb.errors import InvalidArgument, NotFound
 
 from . import embedopts as eo
 from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db,
@@ -136,15 +136,15 @@ def get(
     collection: CollectionOpt = "default",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Show documents by id."""
-    with open_db(db) as database:
+    """Show documents by id; any id not found is an error (after the found ones are shown)."""
+    with open_db(db, create=False) as database:
         docs = database.get_collection(collection).get(ids)
     found = {d.id for d in docs}
     missing = [i for i in ids if i not in found]
-    emit([d.to_dict() for d in docs], fmt, ["id", "text", "metadata"])
+    if docs:
+        emit([d.to_dict() for d in docs], fmt, ["id", "text", "metadata"])
     if missing:
-        info(f"not found: {', '.join(missing)}")
-        raise typer.Exit(1)
+        raise NotFound(f"ids: not found: {', '.join(missing)}", argument="ids")
 
 
 def delete(

@@ -392,7 +392,8 @@ class Collection(ABC):
 
     # ---- maintenance --------------------------------------------------------
     def info(self) -> dict:
-        return {"name": self.name, "backend": self.backend, "count": self.count(),
+        return {"name": self.name, "backend": self.backend, "staging": self.name.startswith(validate.STAGING_PREFIX),
+                "count": self.count(),
                 "spec": json.loads(self.spec.to_json()), "index": self._info(), "index_config": self.index_config,
                 "capabilities": sorted(self.capabilities)}
 

@@ -13,7 +13,9 @@ import json
 import math
 from typing import Any
 
+from ..errors import LimitExceeded
 from ..filters import ORDER, Cond, Node, grouped, ordered, parse
+from ..limits import MAX_MILVUS_FILTER_TERMS
 
 FIELD = "metadata"
 
@@ -42,7 +44,19 @@ def compile_where(where: dict | None) -> str:
     """A Milvus filter expression; '' when there is no filter."""
     if where is None:
         return ""
-    return _node(parse(where))  # the same checks, limits and error messages as for SQLite
+    tree = parse(where)  # the same checks, limits and error messages as for SQLite
+    terms = _terms(tree)
+    if terms > MAX_MILVUS_FILTER_TERMS:  # Milvus parses an expression at about 1 ms per term
+        raise LimitExceeded(f"where: {terms} comparisons ($in/$nin: one per value) on the milvus backend, over "
+                            f"the limit of {MAX_MILVUS_FILTER_TERMS} (MAX_MILVUS_FILTER_TERMS)", argument="where",
+                            limit="MAX_MILVUS_FILTER_TERMS")
+    return _node(tree)
+
+
+def _terms(n: Node) -> int:
+    if isinstance(n, Cond):
+        return len(n.value) if isinstance(n.value, list) else 1
+    return sum(_terms(i) for i in n.items)
 
 
 def _node(n: Node) -> str:

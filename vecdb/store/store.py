@@ -116,15 +116,13 @@ class Store:
 
     def drop_collection(self, cid: int) -> None:
         with self.write() as conn:
-            conn.execute(T_tomb.delete().where(T_tomb.c.collection_id == cid))
-            conn.execute(T_par.delete().where(T_par.c.collection_id == cid))
-            conn.execute(T_doc.delete().where(T_doc.c.collection_id == cid))
-            conn.execute(T_col.delete().where(T_col.c.id == cid))
+            _drop(conn, cid)
 
-    def swap_names(self, old_id: int, new_id: int, name: str, retired: str) -> None:
-        """Atomically give `name` to collection new_id and rename old_id to `retired`."""
+    def replace_collection(self, old_id: int, new_id: int, name: str) -> None:
+        """In one transaction: drop collection old_id and give its name to new_id (nothing is left
+        behind under another name if the process dies)."""
         with self.write() as conn:
-            conn.execute(T_col.update().where(T_col.c.id == old_id).values(name=retired))
+            _drop(conn, old_id)
             conn.execute(T_col.update().where(T_col.c.id == new_id).values(name=name))
 
     def get_collection_by_id(self, cid: int) -> CollectionRow | None:
@@ -355,6 +353,13 @@ class Store:
             p = self.directory / (DB_FILE + suffix)
             out[p.name] = p.stat().st_size if p.exists() else 0
         return out
+
+
+def _drop(conn: Connection, cid: int) -> None:
+    conn.execute(T_tomb.delete().where(T_tomb.c.collection_id == cid))
+    conn.execute(T_par.delete().where(T_par.c.collection_id == cid))
+    conn.execute(T_doc.delete().where(T_doc.c.collection_id == cid))
+    conn.execute(T_col.delete().where(T_col.c.id == cid))
 
 
 def _row_cols(with_vectors: bool) -> list:
