@@ -65,7 +65,7 @@ HitField = Literal["text", "metadata"]
 class SearchBody(Body):
     query: str | None = Field(None, description="One query (answer: hits)")
     queries: list[str] | None = Field(None, min_length=1, description="Many queries (answer: results)")
-    k: int = Field(10, ge=1)
+    k: int = Field(10, ge=1, strict=True)  # JSON true is not 1
     where: dict[str, Any] | None = None
     include: list[HitField] = ["text", "metadata"]
     task: str | None = Field(None, max_length=1000, description="Task for an instruction query template")
