@@ -83,6 +83,12 @@ class _Parser:
         if self.conditions > limits.MAX_FILTER_CONDITIONS:
             raise _limit(at, f"more than {limits.MAX_FILTER_CONDITIONS} conditions", "MAX_FILTER_CONDITIONS")
 
+    def count_values(self, n: int, at: str) -> None:
+        self.values += n
+        if self.values > limits.MAX_FILTER_VALUES:
+            raise _limit(at, f"more than {limits.MAX_FILTER_VALUES} values in $in/$nin lists and merged "
+                             "equalities", "MAX_FILTER_VALUES")
+
     def node(self, node: Any, at: str, depth: int) -> Node:
         if not isinstance(node, dict):
             raise InvalidFilter(f"{at}: must be a JSON object, got {type(node).__name__}", argument="where")
@@ -94,23 +100,12 @@ class _Parser:
                 raise InvalidFilter(f"{at}: keys must be strings", argument="where")
             here = _join(at, f".{_short(key)}")
             if key in LOGIC:
-                if not isinstance(value, list) or not value:
-                    raise InvalidFilter(f"{here}: must be a non-empty list of filters", argument="where")
-                if depth + 1 > limits.MAX_FILTER_DEPTH:
-                    raise _limit(here, f"$and/$or nested more than {limits.MAX_FILTER_DEPTH} deep",
-                                 "MAX_FILTER_DEPTH")
-                self.count(1, here)
-                if self.conditions + len(value) > limits.MAX_FILTER_CONDITIONS:  # each item holds one at least
-                    self.count(len(value), here)
-                items = [self.node(v, _join(here, f"[{i}]"), depth + 1) for i, v in enumerate(value)]
-                parts.append(_logic(key, items))
+                parts.append(self.logic(key, value, here, depth + 1))
             elif key.startswith("$"):
                 raise InvalidFilter(f"{here}: unknown operator; valid: {', '.join(sorted(LOGIC))} at the top, "
                                     f"{', '.join(sorted(COMPARE | LISTS))} under a field", argument="where")
             else:
-                if not _FIELD.fullmatch(key) or ".." in key or key.endswith("."):
-                    raise InvalidFilter(f"{here}: invalid field name (letters, digits, _ - space, dots for nesting)",
-                                        argument="where")
+                _field_name(key, here)
                 ops = value if isinstance(value, dict) else {"$eq": value}
                 if not ops:
                     raise InvalidFilter(f"{here}: empty operator object", argument="where")
@@ -120,6 +115,32 @@ class _Parser:
                     parts.append(self.field(key, op, v, at_op))
         return parts[0] if len(parts) == 1 else _logic("$and", parts)
 
+    def logic(self, op: str, value: Any, at: str, depth: int) -> Node:
+        """An $and/$or list. Items that merge (see _logic) cost one condition per field and one value
+        each; any other item costs its conditions. Either way the walk stops at the first breach."""
+        if not isinstance(value, list) or not value:
+            raise InvalidFilter(f"{at}: must be a non-empty list of filters", argument="where")
+        if depth > limits.MAX_FILTER_DEPTH:
+            raise _limit(at, f"$and/$or nested more than {limits.MAX_FILTER_DEPTH} deep", "MAX_FILTER_DEPTH")
+        self.count(1, at)
+        fields: set[str] = set()
+        items: list[Node] = []
+        for i, v in enumerate(value):
+            here = _join(at, f"[{i}]")
+            simple = _mergeable(op, v)
+            if simple is None:
+                items.append(self.node(v, here, depth))
+                continue
+            field, cop, cvalue = simple
+            _field_name(field, here)
+            if field not in fields:
+                fields.add(field)
+                self.count(1, here)
+            if cop not in LISTS:
+                self.count_values(1, here)
+            items.append(self.field(field, cop, cvalue, here))
+        return _logic(op, items)
+
     def field(self, field: str, op: Any, value: Any, at: str) -> Cond:
         if op not in COMPARE | LISTS:
             raise InvalidFilter(f"{at}: unknown operator; valid: {', '.join(sorted(COMPARE | LISTS))}",
@@ -127,9 +148,7 @@ class _Parser:
         if op in LISTS:
             if not isinstance(value, list) or not value:
                 raise InvalidFilter(f"{at}: must be a non-empty list", argument="where")
-            self.values += len(value)
-            if self.values > limits.MAX_FILTER_VALUES:
-                raise _limit(at, f"more than {limits.MAX_FILTER_VALUES} $in/$nin values", "MAX_FILTER_VALUES")
+            self.count_values(len(value), at)
             for i, v in enumerate(value):
                 _kind(v, f"{at}[{i}]")
             return Cond(field, op, list(value))
@@ -139,10 +158,35 @@ class _Parser:
         return Cond(field, op, value)
 
 
+MERGE = {"$or": ("$eq", "$in"), "$and": ("$ne", "$nin")}
+
+
+def _mergeable(op: str, item: Any) -> tuple[str, str, Any] | None:
+    """(field, operator, value) when an $and/$or item is one condition that merges under `op`."""
+    if not isinstance(item, dict) or len(item) != 1:
+        return None
+    field, value = next(iter(item.items()))
+    if not isinstance(field, str) or field.startswith("$"):
+        return None
+    if not isinstance(value, dict):
+        return (field, "$eq", value) if op == "$or" else None
+    if len(value) == 1:
+        cop = next(iter(value))
+        if cop in MERGE[op]:
+            return field, cop, value[cop]
+    return None
+
+
+def _field_name(key: str, at: str) -> None:
+    if not _FIELD.fullmatch(key) or ".." in key or key.endswith("."):
+        raise InvalidFilter(f"{at}: invalid field name (letters, digits, _ - space, dots for nesting)",
+                            argument="where")
+
+
 def _logic(op: str, items: list[Node]) -> Node:
     """An $and/$or node. Under $or, equalities on one field merge into one $in (under $and, $ne/$nin
     into one $nin), so a long list of them costs one lookup per row, not one per item."""
-    merge = ("$eq", "$in") if op == "$or" else ("$ne", "$nin")
+    merge = MERGE[op]
     by_field: dict[str, list] = {}
     rest: list[Node] = []
     for i in items:

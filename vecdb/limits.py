@@ -14,8 +14,8 @@ MAX_BATCH = 1024              # documents per transaction (add's batch_size); do
 MAX_QUERIES = 256             # queries per HTTP search request
 MAX_BODY_BYTES = 8 * 1024 * 1024  # one HTTP request body
 MAX_FILTER_DEPTH = 32         # nesting of $and/$or (and field operators) in one `where`
-MAX_FILTER_CONDITIONS = 256   # field conditions and $and/$or lists in one `where`
-MAX_FILTER_VALUES = 10_000    # values in all of one `where`'s $in/$nin lists together
+MAX_FILTER_CONDITIONS = 256   # field conditions and $and/$or lists in one `where` (merged equalities: one)
+MAX_FILTER_VALUES = 10_000    # values in one `where`'s $in/$nin lists and merged equalities together
 MAX_MILVUS_FILTER_TERMS = 1000  # Milvus backend: comparisons in one compiled expression ($in: one per value)
 
 # name -> value, for the docs' table and for tests

@@ -128,6 +128,12 @@ def test_results_of_large_lists_are_right(dbdir):
         # 200 equalities on one field under $or become one $in
         assert len(coll.get(where={"$or": [{"n": i} for i in range(200)]})) == 200
         assert len(coll.get(where={"$or": [{"s": str(i)} for i in range(150)] + [{"n": {"$gte": 1990}}]})) == 160
+        # 10,000 branches on one field cost one condition and 10,000 values
+        assert len(coll.get(where={"$or": [{"n": i} for i in range(0, 20_000, 2)]})) == N_DOCS // 2
+        assert len(coll.get(where={"$and": [{"n": {"$ne": i}} for i in range(1, 10_000)]})) == 1
+        with pytest.raises(LimitExceeded) as e:
+            coll.get(where={"$or": [{"n": i} for i in range(limits.MAX_FILTER_VALUES + 1)]})
+        assert e.value.limit == "MAX_FILTER_VALUES"
 
 
 def test_limits_are_named_and_cheap():
