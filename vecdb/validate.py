@@ -24,9 +24,9 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 STAGING_PREFIX = "__reembed__"  # a reembed's staging collection: visible, droppable, not creatable
 
 
-def over(at: str, what: str, limit: str, argument: str) -> LimitExceeded:
+def over(at: str, what: str, limit: str, argument: str, hint: str = "") -> LimitExceeded:
     """The error for a breach of vecdb.limits.<limit>."""
-    return LimitExceeded(f"{at}: {what}, over the limit of {getattr(limits, limit)} ({limit})",
+    return LimitExceeded(f"{at}: {what}, over the limit of {getattr(limits, limit)} ({limit}){hint}",
                          argument=argument, limit=limit)
 
 
@@ -49,7 +49,7 @@ def utf8(s: str, at: str, argument: str) -> None:
                               argument=argument) from None
 
 
-def texts(values: Any, argument: str = "texts", limit: str = "MAX_TEXT_CHARS") -> list[str]:
+def texts(values: Any, argument: str = "texts", limit: str = "MAX_TEXT_CHARS", hint: str = "") -> list[str]:
     if isinstance(values, str):
         values = [values]
     if not isinstance(values, (list, tuple)):
@@ -61,7 +61,7 @@ def texts(values: Any, argument: str = "texts", limit: str = "MAX_TEXT_CHARS") -
         if not isinstance(t, str):
             raise InvalidArgument(f"{at}: must be a string, got {type(t).__name__}", argument=argument)
         if len(t) > most:
-            raise over(at, f"{len(t)} characters", limit, argument)
+            raise over(at, f"{len(t)} characters", limit, argument, hint)
         if not t.strip():
             raise InvalidArgument(f"{at}: empty or whitespace-only text", argument=argument)
         if "\x00" in t:
@@ -192,7 +192,8 @@ class Documents:
 def documents(texts_: Any, ids_: Any, metadata_: Any, *, chunked: bool = False, sources: Any = None,
               max_text_bytes: int | None = None, backend: str = "") -> Documents:
     """Check all of an add's input; raise on the first problem, before anything is written."""
-    checked = texts(texts_, "texts", "MAX_CHUNKED_TEXT_CHARS" if chunked else "MAX_TEXT_CHARS")
+    checked = texts(texts_, "texts", "MAX_CHUNKED_TEXT_CHARS" if chunked else "MAX_TEXT_CHARS",
+                    "" if chunked else "; split long documents with chunk_size (vecdb add --chunk-size)")
     if max_text_bytes is not None and not chunked:
         for i, t in enumerate(checked):
             if len(t) * 4 > max_text_bytes and len(t.encode("utf-8")) > max_text_bytes:
