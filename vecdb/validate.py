@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from . import limits
+from .chunking import check_sources
 from .errors import InvalidArgument, LimitExceeded
 from .limits import MAX_ID_CHARS as MAX_ID_LEN
 from .limits import MAX_K
@@ -202,13 +203,10 @@ def documents(texts_: Any, ids_: Any, metadata_: Any, *, chunked: bool = False, 
     given = None if ids_ is None else ids(ids_, len(checked), allow_none=True)
     metas = metadata(metadata_, len(checked))
     if sources is not None:
-        if isinstance(sources, str) or not isinstance(sources, (list, tuple)) or len(sources) != len(checked) or \
-                not all(s is None or (isinstance(s, str) and s) for s in sources):
-            raise InvalidArgument(f"sources: expected {len(checked)} non-empty strings or None", argument="sources")
+        sources = check_sources(sources, len(checked))
         for i, s in enumerate(sources):
             if s is not None:
                 utf8(s, f"sources[{i}]", "sources")
-        sources = list(sources)
     return Documents(checked, given, metas, sources)
 
 

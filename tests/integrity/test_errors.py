@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 import vecdb
 from vecdb import limits
-from vecdb.errors import LimitExceeded, StorageError
+from vecdb.errors import InvalidArgument, LimitExceeded, StorageError
 from vecdb.server import Settings, create_app
 
 
@@ -146,3 +146,15 @@ def test_metadata_limits(tmp_path):
             coll.add(["a"], batch_size=limits.MAX_BATCH + 1)
         assert e.value.limit == "MAX_BATCH"
         assert coll.count() == 0
+
+
+def test_chunked_add_checks_sources_and_its_own_text_limit(tmp_path):
+    with vecdb.open(tmp_path / "db") as db:
+        coll = db.create_collection("c", model="hash")
+        with pytest.raises(InvalidArgument) as e:  # a file name that was not UTF-8 (surrogateescape)
+            coll.add(["some words to chunk"], chunk_size=16, sources=["notes-\udcff.md"])
+        assert e.value.argument == "sources" and "\\udcff" in str(e.value)
+        long = "word " * (limits.MAX_TEXT_CHARS // 5 + 10)  # over MAX_TEXT_CHARS whole, fine as chunks
+        res = coll.add([long], ids=["long"], chunk_size=64, chunk_overlap=0)
+        assert res.documents == 1 and coll.count() > 1
+        assert all(len(d.text) <= limits.MAX_TEXT_CHARS for d in coll.get(where={"x": {"$ne": 1}}))
