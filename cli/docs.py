@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vecdb.errors import InvalidArgument
+from vecdb import limits
+from vecdb.errors import InvalidArgument, LimitExceeded, NotFound
 
 from . import embedopts as eo
 from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db,
@@ -24,6 +25,10 @@ def read_jsonl(source: str) -> list[tuple[str | None, str, dict | None]]:
             obj = json.loads(line)
         except ValueError as e:
             raise InvalidArgument(f"--jsonl: line {n} is not valid JSON ({e.msg})", argument="--jsonl") from None
+        except RecursionError:  # the decoder's own depth limit, far past MAX_METADATA_DEPTH
+            raise LimitExceeded(f"--jsonl: line {n} is nested too deeply, over the limit of "
+                                f"{limits.MAX_METADATA_DEPTH} (MAX_METADATA_DEPTH)", argument="--jsonl",
+                                limit="MAX_METADATA_DEPTH") from None
         if not isinstance(obj, dict):
             raise InvalidArgument(f"--jsonl: line {n} must be a JSON object", argument="--jsonl")
         if not isinstance(obj.get("text"), str):
@@ -166,20 +171,21 @@ def get(
     collection: CollectionOpt = "default",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Show documents by id, or list them (no ids) in insertion order, filtered and paged."""
+    """Show documents by id (an id not found is an error, after the found ones are shown), or list them
+    (no ids) in insertion order, filtered and paged."""
     filt = parse_json_object(where, "--where")
     fields = parse_include(include)
-    with open_db(db) as database:
+    with open_db(db, create=False) as database:
         coll = database.get_collection(collection)
         if ids:
             docs = coll.get(ids, where=filt, limit=limit, offset=offset, include=fields)
         else:
             docs = coll.get(where=filt, limit=limit, offset=offset, include=fields)
-    emit([d.to_dict(fields) for d in docs], fmt, ["id", *fields])
     missing = [i for i in ids or [] if i not in {d.id for d in docs}]
+    if docs or not ids:
+        emit([d.to_dict(fields) for d in docs], fmt, ["id", *fields])
     if missing:
-        info(f"not found: {', '.join(missing)}")
-        raise typer.Exit(1)
+        raise NotFound(f"ids: not found: {', '.join(missing)}", argument="ids")
 
 
 def delete(
@@ -192,7 +198,7 @@ def delete(
 ) -> None:
     """Delete documents by id or by a metadata filter; prints how many (--dry-run: would be)."""
     filt = parse_json_object(where, "--where")
-    with open_db(db) as database:
+    with open_db(db, create=False) as database:
         n = database.get_collection(collection).delete(ids or None, where=filt, dry_run=dry_run)
     if fmt in (Format.json, Format.jsonl):
         emit([{"deleted": n}], fmt, ["deleted"], as_object={"deleted": n})
