@@ -118,8 +118,10 @@ def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 def _operational_error(_request: Request, exc: OperationalError) -> JSONResponse:
     log.error("storage error: %s", exc)
-    return error_response(503, "storage busy or unavailable; retry the request", "storage_unavailable", None,
-                          {"Retry-After": "1"})
+    busy = any(w in str(exc.orig).lower() for w in ("locked", "busy"))
+    if busy:  # only a busy database invites a retry
+        return error_response(503, "storage busy; retry the request", "storage_busy", None, {"Retry-After": "1"})
+    return error_response(503, "storage unavailable", "storage_unavailable", None)
 
 
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -22,7 +22,8 @@ from .records import dumps_metadata
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 
 
-STAGING_PREFIX = "__reembed__"  # a reembed's staging collection: visible, droppable, not creatable
+STAGING_PREFIX = "__reembed__"  # a reembed's staging collection: visible and droppable
+RETIRED_PREFIX = "__retired__"  # the old collection during a reembed's switch (left only by a kill on Milvus)
 
 
 def over(at: str, what: str, limit: str, argument: str, hint: str = "") -> LimitExceeded:
@@ -32,9 +33,10 @@ def over(at: str, what: str, limit: str, argument: str, hint: str = "") -> Limit
 
 
 def collection_name(name: Any, allow_internal: bool = False) -> str:
-    if allow_internal and isinstance(name, str) and name.startswith(STAGING_PREFIX):
-        collection_name(name[len(STAGING_PREFIX):])
-        return name
+    for prefix in (STAGING_PREFIX, RETIRED_PREFIX):
+        if allow_internal and isinstance(name, str) and name.startswith(prefix):
+            collection_name(name[len(prefix):])
+            return name
     if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidArgument(f"name: invalid collection name {name!r}; use 1-128 letters, digits, '_', '-', '.', "
                               "starting with a letter or digit", argument="name")
