@@ -13,7 +13,7 @@ _ABORT = (click.exceptions.Abort, typer.Abort)
 # typer >= 0.20 ships its own copy of click, whose ClickException derives from TyperException
 _CLICK = (click.ClickException, typer.exceptions.TyperException)
 
-from . import admin, backends, docs, ingest, mcp, models, rag, search, serve, transfer
+from . import admin, backends, docs, ingest, mcp, models, rag, search, serve, similar, transfer
 from . import eval as eval_cmd
 from . import train as train_cmd
 
@@ -22,7 +22,7 @@ app = typer.Typer(name="vecdb", help="A vector search database with a built-in L
 app.callback()(backends.choose)
 app.command("add")(docs.add)
 app.command("search")(search.search)
-app.command("similar")(search.similar)
+app.command("similar")(similar.similar)
 app.command("get")(docs.get)
 app.command("delete")(docs.delete)
 app.command("collections")(admin.collections)

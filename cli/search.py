@@ -42,35 +42,18 @@ def search(
                                    min_score=min_score, include=fields) for q in queries]
         else:
             results = coll.search_batch(queries, k=k, where=filt, task=task, min_score=min_score, include=fields)
-    show(queries, results, fields, fmt)
+    show(queries, [[h.to_dict(fields) for h in hits] for hits in results], fields, fmt)
 
 
-def show(queries: list[str], results, fields: list[str], fmt: Format) -> None:
+def show(queries: list[str], results: list[list[dict]], fields: list[str], fmt: Format) -> None:
+    """Hits (as dicts) per query: one query as a ranked list, several with the query on each row."""
     columns = ["id", "score", *fields]
     if len(queries) == 1:
-        rows = [h.to_dict(fields) for h in results[0]]
+        rows = results[0]
         shown = [{"rank": i + 1, **r} for i, r in enumerate(rows)]
         emit(shown if fmt in (Format.table, Format.csv) else rows, fmt, ["rank", *columns], as_object=rows)
     else:
-        rows = [{"query": q, "rank": i + 1, **h.to_dict(fields)} for q, hits in zip(queries, results)
-                for i, h in enumerate(hits)]
+        rows = [{"query": q, "rank": i + 1, **h} for q, hits in zip(queries, results) for i, h in enumerate(hits)]
         emit(rows, fmt, ["query", "rank", *columns],
-             as_object=[{"query": q, "hits": [h.to_dict(fields) for h in hits]} for q, hits in zip(queries, results)])
+             as_object=[{"query": q, "hits": hits} for q, hits in zip(queries, results)])
 
-
-def similar(
-    doc_id: Annotated[str, typer.Argument(metavar="ID", help="A stored document's id")],
-    k: Annotated[int, typer.Option("-k", "--k", help="Number of neighbours")] = 10,
-    where: Annotated[Optional[str], typer.Option("--where", help="Metadata filter (JSON)")] = None,
-    min_score: Annotated[Optional[float], typer.Option("--min-score", help="Leave out hits scoring below this")] = None,
-    include: IncludeOpt = None,
-    db: DbOpt = None,
-    collection: CollectionOpt = "default",
-    fmt: FormatOpt = Format.table,
-) -> None:
-    """The documents closest to a stored document (itself left out); no model is loaded."""
-    fields = parse_include(include)
-    with open_db(db, create=False) as database:
-        hits = database.get_collection(collection).similar(doc_id, k=k, where=parse_json_object(where, "--where"),
-                                                           min_score=min_score, include=fields)
-    show([doc_id], [hits], fields, fmt)
