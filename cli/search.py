@@ -56,4 +56,3 @@ def show(queries: list[str], results: list[list[dict]], fields: list[str], fmt: 
         rows = [{"query": q, "rank": i + 1, **h} for q, hits in zip(queries, results) for i, h in enumerate(hits)]
         emit(rows, fmt, ["query", "rank", *columns],
              as_object=[{"query": q, "hits": hits} for q, hits in zip(queries, results)])
-
