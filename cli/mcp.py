@@ -18,5 +18,5 @@ def mcp(
         from vecdb.integrations.mcp import serve
     except ImportError as e:
         raise typer.BadParameter(f"the MCP server needs the mcp extra: pip install 'vecdb[mcp]' ({e})") from None
-    with open_db(db) as database:
+    with open_db(db, create=allow_writes) as database:  # read-only: a missing database is an error
         serve(database, collection, allow_writes)
