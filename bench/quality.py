@@ -67,6 +67,7 @@ def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str], query_te
     import torch.nn.functional as F
 
     from vecdb.embed import batching
+    from vecdb.embed import Pooling
     from vecdb.embed.pooling import last_index, pool
 
     if kind == "document":
@@ -76,23 +77,22 @@ def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str], query_te
 
         formatted = [query_template.format(query=q, task=DEFAULT_TASK) if "{task}" in query_template
                      else query_template.format(query=q) for q in texts]
-    ids = emb._tokenize(formatted)
+    ids = emb.tokenize_ids(formatted)
     skip = [0] * len(texts)
     if exclude_instruction:
         tail = len(query_template.split("{query}", 1)[1])
-        skip = emb._prefix_tokens(formatted, [len(f) - len(q) - tail for f, q in zip(formatted, texts)])
+        skip = emb.prefix_tokens(formatted, [len(f) - len(q) - tail for f, q in zip(formatted, texts)])
     out = {p: np.zeros((len(texts), emb.spec.dim), np.float32) for p in poolings}
     with torch.inference_mode():
         for idx in batching.plan([len(x) for x in ids], emb.token_budget, emb.max_batch):
             batch = batching.pad([ids[i] for i in idx], emb.pad_id, emb.spec.padding_side == "left",
                                  [skip[i] for i in idx])
             mask = batch["attention_mask"]
-            hidden = emb.model(input_ids=batch["input_ids"], attention_mask=mask, use_cache=False,
-                               position_ids=(mask.cumsum(1) - 1).clamp(min=0)).last_hidden_state.float()
+            hidden = emb.hidden_states(batch)
             pool_mask = batch["pool_mask"].clone()
             pool_mask[torch.arange(len(idx)), last_index(mask)] = 0
             for p in poolings:
-                v = pool(p, hidden, mask if p == "last-token" else pool_mask)
+                v = pool(p, hidden, mask if Pooling.parse(p).reads_last else pool_mask)
                 out[p][idx] = F.normalize(v, dim=-1).numpy()
     return out
 

@@ -64,11 +64,11 @@ def test_last_token_appends_eos_and_reads_it(models):
     folder = str(models["llama"])
     emb = load_embedder(model=folder, pooling="last-token", dtype="float32")
     assert emb.spec.append_eos and emb.spec.padding_side == "left"
-    ids = emb._tokenize(["the cat"])[0]
+    ids = emb.tokenize_ids(["the cat"])[0]
     assert ids[-1] == emb.eos_id
     # truncation keeps room for EOS
     long = " ".join(["cat"] * 1000)
-    ids = emb._tokenize([long])[0]
+    ids = emb.tokenize_ids([long])[0]
     assert len(ids) == emb.spec.max_length and ids[-1] == emb.eos_id
 
 
