@@ -49,14 +49,20 @@ def cpu_info() -> CpuInfo:
                    else os.cpu_count() or 1)
 
 
-def _matmul_seconds(dtype: torch.dtype, n: int = 256, reps: int = 3) -> float:
+def _matmul_seconds(dtype: torch.dtype, n: int = 128, reps: int = 5) -> float:
+    """Best time of a small matmul on one thread (several threads on a busy machine time their barriers)."""
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
         a @ b
-        best = min(best, time.perf_counter() - t)
+        best = float("inf")
+        for _ in range(reps):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
+    finally:
+        torch.set_num_threads(threads)
     return best
 
 

@@ -21,7 +21,7 @@ OPSET = 17
 
 
 def available(model_type: str) -> bool:
-    return model_type in MODEL_TYPES and importlib.util.find_spec("onnxruntime") is not None
+    return model_type in MODEL_TYPES and all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
 
 
 class _HiddenStates(torch.nn.Module):
@@ -72,6 +72,7 @@ class OnnxRunner:
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Threads that spin between ops take the cores from everything else on a busy machine.
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.path = Path(path)
         self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
