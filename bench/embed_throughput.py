@@ -6,8 +6,8 @@ Every measurement runs in its own process, interleaved round by round (A/B/A/B),
 else on the machine falls on every side; the tables give medians. Systems, all on all-MiniLM-L6-v2 with at
 most 256 tokens:
   st          sentence-transformers fp32 `encode` (batch 32), then FAISS IndexFlatIP for queries
-  vecdb       `Collection.add` then `Collection.search`, dtype and backend auto
-  vecdb-torch the same with dtype float32 on torch (vecdb's fp32 path before the onnx backend)
+  vecdb       `Collection.add` then `Collection.search`, dtype and runtime auto
+  vecdb-torch the same with dtype float32 on torch (vecdb's fp32 path before the onnx runtime)
 `--isa avx2` runs the same processes with the libraries limited to AVX2 (ATEN_CPU_CAPABILITY,
 ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS, FBGEMM_ENABLE_INSTRUCTIONS): an emulation of an AVX2-only CPU.
 ONNX Runtime's own kernels (MLAS) pick their instructions from CPUID and cannot be limited, so the onnx
@@ -83,15 +83,15 @@ def work_st(texts, qs) -> dict:
     index = faiss.IndexFlatIP(vecs.shape[1])
     index.add(vecs)
     lat = latencies(lambda q: index.search(st.encode([q], normalize_embeddings=True), 10), qs)
-    return {"docs_per_s": rate, "cpu_ms_per_doc": cpu, **lat, "backend": "torch (sentence-transformers)",
+    return {"docs_per_s": rate, "cpu_ms_per_doc": cpu, **lat, "runtime": "torch (sentence-transformers)",
             "dtype": "float32"}
 
 
-def work_vecdb(texts, qs, dtype: str, backend: str) -> dict:
+def work_vecdb(texts, qs, dtype: str, runtime: str) -> dict:
     import vecdb
     from vecdb.embed import load_embedder
 
-    emb = load_embedder(model="minilm", dtype=dtype, backend=backend)
+    emb = load_embedder(model="minilm", dtype=dtype, runtime=runtime)
     emb.embed_documents(texts[:16])
     with tempfile.TemporaryDirectory() as d:
         db = vecdb.open(Path(d) / "db")
@@ -101,7 +101,7 @@ def work_vecdb(texts, qs, dtype: str, backend: str) -> dict:
         rate, cpu = len(texts) / (time.perf_counter() - t), (time.process_time() - c) / len(texts) * 1000
         lat = latencies(lambda q: coll.search(q, k=10), qs)
         db.close()
-    return {"docs_per_s": rate, "cpu_ms_per_doc": cpu, **lat, "backend": emb.spec.backend, "dtype": emb.spec.dtype}
+    return {"docs_per_s": rate, "cpu_ms_per_doc": cpu, **lat, "runtime": emb.spec.runtime, "dtype": emb.spec.dtype}
 
 
 def work_peak() -> dict:
@@ -178,10 +178,10 @@ def work_per_doc(texts: list[str]) -> dict:
     """GFLOP per document from its real token count, and the padded-token share of vecdb's batches."""
     from vecdb.embed import batching, load_embedder
 
-    emb = load_embedder(model="minilm", dtype="float32", backend="torch")
+    emb = load_embedder(model="minilm", dtype="float32", runtime="torch")
     cfg = emb.model.config
     d, ff, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
-    lens = [len(x) for x in emb.tokenize_ids(texts)]
+    lens = [len(x) for x in emb.tokenize(texts)]
     flop = [layers * (2 * t * (4 * d * d + 2 * d * ff) + 4 * t * t * d) for t in lens]
     padded, batches = 0, 0
     for start in range(0, len(lens), ADD_BATCH):  # Collection.add embeds ADD_BATCH documents a call
@@ -206,11 +206,11 @@ def versions() -> dict:
 
 
 def quality() -> dict:
-    """SciFact nDCG@10 (all documents) per backend, from bench/quality.py --out backend_quality.json."""
-    path = OUT / "backend_quality.json"
+    """SciFact nDCG@10 (all documents) per runtime, from bench/quality.py --out runtime_quality.json."""
+    path = OUT / "runtime_quality.json"
     if not path.exists():
         return {}
-    return {k: {"ndcg@10": v["ndcg@10"], "backend": v.get("backend"), "dtype": v["dtype"]}
+    return {k: {"ndcg@10": v["ndcg@10"], "runtime": v.get("runtime"), "dtype": v["dtype"]}
             for k, v in json.loads(path.read_text()).items()}
 
 
@@ -227,7 +227,7 @@ def summarise(runs: list[dict], isas: list[str], per_doc: dict) -> dict:
                 continue
             rows[name] = {k: round(statistics.median(m[k] for m in mine), 2)
                           for k in ("docs_per_s", "cpu_ms_per_doc", "p50_ms", "p99_ms")}
-            rows[name].update(backend=mine[0]["backend"], dtype=mine[0]["dtype"],
+            rows[name].update(runtime=mine[0]["runtime"], dtype=mine[0]["dtype"],
                               rounds=[round(m["docs_per_s"], 2) for m in mine],
                               share_of_fp32_limit=round(statistics.median(m["docs_per_s"] for m in mine) / limit, 3))
         st = rows.get("st", {}).get("docs_per_s")
@@ -255,10 +255,10 @@ def markdown(result: dict) -> str:
             else "native"
         lines += [f"## {label}", "",
                   f"fp32 matmul peak {s['fp32_peak_gflops']} GFLOP/s -> limit {s['fp32_limit_docs_per_s']} docs/s.", "",
-                  "| system | backend / dtype | ingest docs/s (rounds) | × ST | share of fp32 limit | CPU ms/doc (× ST) "
+                  "| system | runtime / dtype | ingest docs/s (rounds) | × ST | share of fp32 limit | CPU ms/doc (× ST) "
                   "| query p50 / p99 ms | p50 × ST |", "|---|---|---|---|---|---|---|---|"]
         for name, r in s["systems"].items():
-            lines.append(f"| {name} | {r['backend']} / {r['dtype']} | {r['docs_per_s']} ({', '.join(map(str, r['rounds']))}) "
+            lines.append(f"| {name} | {r['runtime']} / {r['dtype']} | {r['docs_per_s']} ({', '.join(map(str, r['rounds']))}) "
                          f"| {r.get('ingest_vs_st', '')} | {r['share_of_fp32_limit']} | {r['cpu_ms_per_doc']} "
                          f"({r.get('cpu_per_doc_vs_st', '')}) | {r['p50_ms']} / {r['p99_ms']} "
                          f"| {r.get('p50_vs_st', '')} |")

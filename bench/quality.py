@@ -1,6 +1,6 @@
 """SciFact nDCG@10 for each offline preset and pooling mode (the README's quality table).
 
-    python bench/quality.py [--configs minilm:mean,smollm2-135m:last-token,...] [--dtype auto] [--backend auto]
+    python bench/quality.py [--configs minilm:mean,smollm2-135m:last-token,...] [--dtype auto] [--runtime auto]
 
 Each configuration embeds the whole corpus (title + " " + text, max 256 tokens) and the 300 test queries
 (with the preset's query template), ranks by exact cosine and scores with pytrec_eval. Writes
@@ -32,11 +32,11 @@ CONFIGS = {
 }
 
 
-def evaluate(options: dict, dtype: str, backend: str = "auto") -> dict:
+def evaluate(options: dict, dtype: str, runtime: str = "auto") -> dict:
     from vecdb import evaluate as ev
     from vecdb.embed import load_embedder
 
-    emb = load_embedder(dtype=dtype, backend=backend, **options)
+    emb = load_embedder(dtype=dtype, runtime=runtime, **options)
     ids, texts = [], []
     for chunk in ev.iter_corpus(SCIFACT):
         ids += [c[0] for c in chunk]
@@ -52,7 +52,7 @@ def evaluate(options: dict, dtype: str, backend: str = "auto") -> dict:
     top = np.argsort(-scores, axis=1)[:, :100]
     run = {q: {ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(qids)}
     m = ev.score(run, qrels)
-    return {**{k: round(v, 4) for k, v in m.items()}, "dtype": emb.spec.dtype, "backend": emb.spec.backend,
+    return {**{k: round(v, 4) for k, v in m.items()}, "dtype": emb.spec.dtype, "runtime": emb.spec.runtime,
             "docs_per_s": round(len(texts) / seconds, 2),
             "query_template": emb.spec.query_template, "document_template": emb.spec.document_template}
 
@@ -78,7 +78,7 @@ def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str], query_te
 
         formatted = [query_template.format(query=q, task=DEFAULT_TASK) if "{task}" in query_template
                      else query_template.format(query=q) for q in texts]
-    ids = emb.tokenize_ids(formatted)
+    ids = emb.tokenize(formatted)
     skip = [0] * len(texts)
     if exclude_instruction:
         tail = len(query_template.split("{query}", 1)[1])
@@ -141,7 +141,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--dtype", default="auto")
-    ap.add_argument("--backend", default="auto", help="auto, torch or onnx")
+    ap.add_argument("--runtime", default="auto", help="auto, torch or onnx")
     ap.add_argument("--out", default=str(OUT / "quality.json"))
     ap.add_argument("--multi", default="", help="MODEL:pool1+pool2+... evaluated from one shared forward pass")
     args = ap.parse_args()
@@ -155,8 +155,8 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2))
     for name in [c for c in args.configs.split(",") if c]:
-        key = f"{name}@{args.dtype}" + (f"/{args.backend}" if args.backend != "auto" else "")
-        results[key] = evaluate(CONFIGS[name], args.dtype, args.backend)
+        key = f"{name}@{args.dtype}" + (f"/{args.runtime}" if args.runtime != "auto" else "")
+        results[key] = evaluate(CONFIGS[name], args.dtype, args.runtime)
         print(key, results[key], flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2))  # keep partial results

@@ -20,7 +20,7 @@ def evaluate(
     max_length: eo.MaxLengthOpt = None,
     layer: eo.LayerOpt = None,
     dtype: eo.DtypeOpt = None,
-    backend: eo.BackendOpt = None,
+    runtime: eo.RuntimeOpt = None,
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     collection: Annotated[Optional[str], typer.Option("--collection", "-c", help="Evaluate this existing "
@@ -33,7 +33,7 @@ def evaluate(
     from vecdb.paths import default_db_path
 
     opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction,
-                      backend)
+                      runtime)
     if model is not None:
         opts["model"] = model
     if pooling is not None:

@@ -25,7 +25,7 @@ class EmbeddingSpec:
     dtype: str = "float32"
     pooling_weights_hash: str | None = None  # trainable pooling layer, if any
     exclude_instruction: bool = False        # instruction tokens left out of mean pooling
-    backend: str = "torch"                   # what computes the hidden states: torch or onnx (ONNX Runtime)
+    runtime: str = "torch"                   # what computes the hidden states: torch or onnx (ONNX Runtime)
     version: int = 1
 
     def to_json(self) -> str:

@@ -1,4 +1,4 @@
-"""Device, dtype and backend choice, from what the CPU really does."""
+"""Device, dtype and runtime choice, from what the CPU really does."""
 from __future__ import annotations
 
 import functools
@@ -13,7 +13,7 @@ from ..errors import InvalidArgument
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32"}
-BACKENDS = ("torch", "onnx")  # onnx: ONNX Runtime on the CPU, float32 (encoders)
+RUNTIMES = ("torch", "onnx")  # onnx: ONNX Runtime on the CPU, float32 (encoders)
 
 
 @dataclass(frozen=True)
@@ -93,28 +93,28 @@ def dtype_name(dtype: str | None) -> str:
     return name
 
 
-def choose_runtime(dtype: str | None, backend: str | None, device_type: str, *, native_bf16: bool,
+def choose_runtime(dtype: str | None, runtime: str | None, device_type: str, *, native_bf16: bool,
                    cuda_bf16: bool = False, onnx_ok: bool = False) -> tuple[str, str]:
-    """(backend, dtype). auto: bf16 where the CPU computes it natively, else float32 on ONNX Runtime where
+    """(runtime, dtype). auto: bf16 where the CPU computes it natively, else float32 on ONNX Runtime where
     the model exports (`onnx_ok`), else float32 on torch. A pure function of the facts it is given."""
     name = dtype_name(dtype)
-    back = (backend or "auto").lower()
-    if back not in ("auto", *BACKENDS):
-        raise InvalidArgument(f"backend: unknown value {backend!r}; valid values: auto, {', '.join(BACKENDS)}",
-                              argument="backend")
+    back = (runtime or "auto").lower()
+    if back not in ("auto", *RUNTIMES):
+        raise InvalidArgument(f"runtime: unknown value {runtime!r}; valid values: auto, {', '.join(RUNTIMES)}",
+                              argument="runtime")
     if device_type == "cuda":
         if back == "onnx":
-            raise InvalidArgument("backend: onnx runs on the CPU; use torch on a GPU", argument="backend")
+            raise InvalidArgument("runtime: onnx runs on the CPU; use torch on a GPU", argument="runtime")
         return "torch", (("bfloat16" if cuda_bf16 else "float16") if name == "auto" else name)
     if name == "auto":
         name = "float32" if back == "onnx" or not native_bf16 else "bfloat16"
     if back == "auto":
         back = "onnx" if name == "float32" and onnx_ok else "torch"
     if back == "onnx" and name != "float32":
-        raise InvalidArgument(f"backend: onnx runs float32, not {name}", argument="backend")
+        raise InvalidArgument(f"runtime: onnx runs float32, not {name}", argument="runtime")
     if back == "onnx" and not onnx_ok:
-        raise InvalidArgument("backend: onnx needs the onnxruntime package and an encoder model "
-                              "(BERT-like); use torch", argument="backend")
+        raise InvalidArgument("runtime: onnx needs the onnxruntime package and an encoder model "
+                              "(BERT-like); use torch", argument="runtime")
     return back, name
 
 

@@ -96,13 +96,13 @@ class HFEmbedder(Embedder):
         self.tokenizer.padding_side = r.padding_side
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.eos_id if self.eos_id is not None else 0)
-        backend, dtype = self._runtime(options, config.model_type)
+        runtime, dtype = self._runtime(options, config.model_type)
 
         weights = _weights_hash(resolved)
         model = _load_model(resolved, DTYPES[dtype]).to(self.device).eval()
         hidden = int(getattr(config, "hidden_size", 0) or model.get_input_embeddings().embedding_dim)
         self.model, self.runner = model, None
-        if backend == "onnx":
+        if runtime == "onnx":
             from . import ort
 
             self.runner = ort.OnnxRunner(ort.export(model, r.layer, weights), torch.get_num_threads())
@@ -113,7 +113,7 @@ class HFEmbedder(Embedder):
             normalize=options.normalize, max_length=r.max_length, padding_side=r.padding_side,
             append_eos=r.append_eos, layer=r.layer, query_template=r.query_template,
             document_template=r.document_template, dtype=dtype, pooling_weights_hash=self.pooler.weights_hash(),
-            exclude_instruction=options.exclude_instruction, backend=backend)
+            exclude_instruction=options.exclude_instruction, runtime=runtime)
         self.pooling = r.pooling
         self.path = resolved.path
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 8192)
@@ -125,8 +125,8 @@ class HFEmbedder(Embedder):
 
         cpu = self.device.type == "cpu"
         wants_auto = dtype_name(options.dtype) == "auto"
-        return choose_runtime(options.dtype, options.backend, self.device.type,
-                              native_bf16=cpu and wants_auto and options.backend != "onnx" and cpu_has_native_bf16(),
+        return choose_runtime(options.dtype, options.runtime, self.device.type,
+                              native_bf16=cpu and wants_auto and options.runtime != "onnx" and cpu_has_native_bf16(),
                               cuda_bf16=not cpu and torch.cuda.is_bf16_supported(),
                               onnx_ok=cpu and ort.available(model_type))
 
@@ -145,7 +145,7 @@ class HFEmbedder(Embedder):
         return pooler.to(self.device).eval()
 
     # ---- tokenisation -------------------------------------------------
-    def tokenize_ids(self, texts: Sequence[str]) -> list[list[int]]:
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         limit = self.spec.max_length - (1 if self.spec.append_eos else 0)
         ids = self.tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=limit,
                              return_attention_mask=False, return_token_type_ids=False)["input_ids"]
@@ -154,7 +154,7 @@ class HFEmbedder(Embedder):
         return ids
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(x) for x in self.tokenize_ids(texts)]
+        return [len(x) for x in self.tokenize(texts)]
 
     def prefix_tokens(self, formatted: Sequence[str], prefix_chars: Sequence[int]) -> list[int]:
         """How many leading tokens of each text fall inside its instruction prefix."""
@@ -176,12 +176,12 @@ class HFEmbedder(Embedder):
         """One padded batch (for training): input_ids, attention_mask, pool_mask."""
         formatted, prefix = self._format(texts, kind, task)
         skip = self.prefix_tokens(formatted, prefix) if prefix is not None else None
-        return batching.pad(self.tokenize_ids(formatted), self.pad_id, self.spec.padding_side == "left", skip)
+        return batching.pad(self.tokenize(formatted), self.pad_id, self.spec.padding_side == "left", skip)
 
     # ---- model --------------------------------------------------------
     def hidden_states(self, batch: dict) -> torch.Tensor:
         """Float32 hidden states (the spec's layer) of a padded batch; differentiable outside inference_mode
-        on the torch backend."""
+        on the torch runtime."""
         mask = batch["attention_mask"]
         layer = self.spec.layer
         if self.runner is not None:
@@ -226,7 +226,7 @@ class HFEmbedder(Embedder):
         def produce() -> Iterator[tuple[np.ndarray, dict]]:
             for base in range(0, len(texts), window):
                 formatted, prefix = self._format(texts[base:base + window], kind, task)
-                ids = self.tokenize_ids(formatted)
+                ids = self.tokenize(formatted)
                 skip = self.prefix_tokens(formatted, prefix) if prefix is not None else None
                 for idx in batching.plan([len(x) for x in ids], self.token_budget, self.max_batch):
                     yield base + idx, batching.pad([ids[i] for i in idx], self.pad_id,

@@ -28,7 +28,7 @@ class EmbedderOptions:
     query_template: str | None = None
     document_template: str | None = None
     dtype: str | None = "auto"
-    backend: str | None = "auto"     # torch or onnx (ONNX Runtime, float32 on the CPU); auto: see device.py
+    runtime: str | None = "auto"     # torch or onnx (ONNX Runtime, float32 on the CPU); auto: see device.py
     normalize: bool = True
     exclude_instruction: bool = False
     pooler_path: str | None = None  # folder with trainable pooler weights (a collection's copy)
@@ -38,8 +38,8 @@ class EmbedderOptions:
         return cls(model=spec.model, pooling=spec.pooling, max_length=spec.max_length,
                    padding_side=spec.padding_side, append_eos=spec.append_eos, layer=spec.layer,
                    query_template=spec.query_template, document_template=spec.document_template,
-                   dtype=spec.dtype, backend=spec.backend, normalize=spec.normalize, exclude_instruction=spec.exclude_instruction,
-                   pooler_path=pooler_path)
+                   dtype=spec.dtype, runtime=spec.runtime, normalize=spec.normalize,
+                   exclude_instruction=spec.exclude_instruction, pooler_path=pooler_path)
 
     def merged(self, **explicit) -> "EmbedderOptions":
         return replace(self, **{k: v for k, v in explicit.items() if v is not None})

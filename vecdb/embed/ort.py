@@ -1,4 +1,4 @@
-"""The onnx backend: the model exported once to ONNX (cached by weights hash), run by ONNX Runtime.
+"""The onnx runtime: the model exported once to ONNX (cached by weights hash), run by ONNX Runtime.
 
 ONNX Runtime fuses attention, layer norm and GELU into single CPU kernels and skips eager PyTorch's
 per-op overhead, so the same float32 vectors come faster on CPUs without native bf16."""

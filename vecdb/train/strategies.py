@@ -19,7 +19,7 @@ class Strategy:
     name = ""
     lr = 1e-3
     dtype = "float32"        # the model's dtype when the config gives none
-    backend = "torch"        # gradients flow through the model
+    runtime = "torch"        # gradients flow through the model
     gradcache = True         # GradCache (config.cache_chunk) applies
     adapter: str | None = None
 
@@ -60,7 +60,7 @@ class Strategy:
         emb = trainer.emb
         if kind != "query":
             texts = [emb.spec.format_document(t) for t in texts]
-        b = batching.pad(emb.tokenize_ids(list(texts)), emb.pad_id, emb.spec.padding_side == "left")
+        b = batching.pad(emb.tokenize(list(texts)), emb.pad_id, emb.spec.padding_side == "left")
         with torch.autocast(emb.device.type, dtype=torch.bfloat16, enabled=trainer.autocast):
             return emb.forward(b).float()
 
@@ -105,7 +105,7 @@ class Lora(Strategy):
 class PoolingOnly(Strategy):
     """The model stays frozen: it runs once over the data (features cached), the pooling head trains."""
     name, lr = "pooling", 1e-3
-    dtype, backend, gradcache = "auto", "auto", False  # a frozen model may run in bf16 or on ONNX Runtime
+    dtype, runtime, gradcache = "auto", "auto", False  # a frozen model may run in bf16 or on ONNX Runtime
 
     def pooling(self, config, base_pooling):
         from ..embed import Pooling

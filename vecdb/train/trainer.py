@@ -32,7 +32,7 @@ CHECKPOINT = "checkpoint"
 class TrainConfig:
     model: str = "minilm"
     mode: str = "pooling"
-    pooling: str | None = None       # a registered pooling mode (pooling mode: a trainable one; default from the model's)
+    pooling: str | None = None       # a registered mode (a trainable one in pooling mode); None: the model's
     epochs: int = 1
     batch_size: int = 32
     lr: float | None = None
@@ -75,7 +75,7 @@ def load_for_training(config: TrainConfig) -> HFEmbedder:
     strategy trains with."""
     resolved, strategy = resolve(config.model), config.strategy
     options = EmbedderOptions(model=config.model, max_length=config.max_length,
-                              dtype=config.dtype or strategy.dtype, backend=strategy.backend)
+                              dtype=config.dtype or strategy.dtype, runtime=strategy.runtime)
     base = HFEmbedder(resolved, options, device=config.device)
     pooling = strategy.pooling(config, base.spec.pooling)
     if pooling and pooling != base.spec.pooling:
