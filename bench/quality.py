@@ -69,7 +69,8 @@ def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str], query_te
 
     from vecdb.embed import batching
     from vecdb.embed import Pooling
-    from vecdb.embed.pooling import last_index, pool
+    from vecdb.embed.pooling import last_index
+    from vecdb.embed.registry import pool
 
     if kind == "document":
         formatted = [emb.spec.format_document(t) for t in texts]

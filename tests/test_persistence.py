@@ -65,8 +65,8 @@ def test_vectors_live_in_sqlite(tmp_path, minilm):
 
 
 def test_two_handles_see_each_others_writes(tmp_path, minilm):
-    a = vecdb.Database(tmp_path / "db")
-    b = vecdb.Database(tmp_path / "db")
+    a = vecdb.open(tmp_path / "db")
+    b = vecdb.open(tmp_path / "db")
     ca = a.create_collection("c", embedder=minilm)
     cb = b.get_collection("c")
     ca.add(["first document"], ids=["1"])

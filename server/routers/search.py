@@ -23,9 +23,8 @@ async def search(body: SearchBody, coll: CollectionDep, settings: SettingsDep, r
     if body.k > settings.max_k:
         raise validate.InvalidArgument(f"k: at most {settings.max_k}, got {body.k}", argument="k")
     validate_where(body.where)
-    embedder = coll._embedder  # loaded already: no thread hop; else load it off the event loop
-    if embedder is None:
-        embedder = await run_in_threadpool(lambda: coll.embedder)
+    # loaded already: no thread hop; else load it off the event loop
+    embedder = coll.embedder if coll.embedder_loaded else await run_in_threadpool(lambda: coll.embedder)
     vectors = await embed(request, embedder, queries, "query", body.task)
     results = await run_in_threadpool(coll.search_vectors, vectors, body.k, body.where)
     out = [[_hit(h, body.include) for h in hits] for hits in results]

@@ -72,7 +72,7 @@ def test_every_mode_is_a_pooler_object():
 
 
 def test_spec_and_vectors_of_a_new_fixed_mode(new_modes, bert):
-    emb = load_embedder(model=bert, pooling="first-last", dtype="float32", backend="torch")
+    emb = load_embedder(model=bert, pooling="first-last", dtype="float32", runtime="torch")
     assert emb.spec.pooling == "first-last" and emb.spec.dim == 64
     batch = emb.tokenize_batch(TEXTS[:1])
     with torch.no_grad():

@@ -146,6 +146,7 @@ class HFEmbedder(Embedder):
 
     # ---- tokenisation -------------------------------------------------
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids as the model sees them (special tokens, truncation and the EOS rule applied)."""
         limit = self.spec.max_length - (1 if self.spec.append_eos else 0)
         ids = self.tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=limit,
                              return_attention_mask=False, return_token_type_ids=False)["input_ids"]

@@ -9,9 +9,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import InvalidArgument
-from .registry import Pooling, PoolingMode
-
 
 def _m(mask: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return mask.to(h.dtype).unsqueeze(-1)
@@ -55,7 +52,7 @@ def max_(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class FixedPooler(nn.Module):
     """A pure pooling function as a pooler: no weights, output as wide as the hidden states."""
 
-    def __init__(self, mode: PoolingMode, fn, dim: int):
+    def __init__(self, mode, fn, dim: int):  # mode: its registry.PoolingMode
         super().__init__()
         self.mode, self.fn, self.dim, self.out_dim = mode, fn, dim, dim
 
@@ -68,11 +65,3 @@ class FixedPooler(nn.Module):
 
     def weights_hash(self) -> None:
         return None
-
-
-def pool(mode: "PoolingMode | str", h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Pool with a fixed mode."""
-    mode = Pooling.parse(mode)
-    if mode.trainable:
-        raise InvalidArgument(f"pooling: {mode.value!r} is a trainable layer, not a pure function", argument="pooling")
-    return mode.resolve_target()(h, mask)

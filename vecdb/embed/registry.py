@@ -117,6 +117,14 @@ class Pooling(metaclass=_Registry):
         return [m.value for m in _MODES.values() if trainable is None or m.trainable == trainable]
 
 
+def pool(mode: "PoolingMode | str", h, mask):
+    """Pool hidden states (batch, tokens, dim) over a 0/1 mask (batch, tokens) with a fixed mode."""
+    mode = Pooling.parse(mode)
+    if mode.trainable:
+        raise InvalidArgument(f"pooling: {mode.value!r} is a trainable layer, not a pure function", argument="pooling")
+    return mode.resolve_target()(h, mask)
+
+
 # The modes. Nothing else in vecdb lists them.
 Pooling.register("mean", "vecdb.embed.pooling:mean")
 Pooling.register("cls", "vecdb.embed.pooling:cls", sees_instruction=True)
