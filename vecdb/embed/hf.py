@@ -33,6 +33,7 @@ def is_decoder(config) -> bool:
         any(a.endswith("ForCausalLM") for a in archs) or bool(getattr(config, "is_decoder", False))
         or config.model_type in DECODER_TYPES)
 
+
 def _load_model(resolved: ResolvedModel, dtype: torch.dtype):
     """Full weights of the root model, then every adapter on the way up merged in order (a LoRA trained
     on top of a LoRA folder keeps both)."""
