@@ -76,6 +76,7 @@ def add(
     max_length: eo.MaxLengthOpt = None,
     layer: eo.LayerOpt = None,
     dtype: eo.DtypeOpt = None,
+    runtime: eo.RuntimeOpt = None,
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per transaction")] = 256,
@@ -122,7 +123,8 @@ def add(
         raise InvalidArgument("texts: nothing to add; give texts, '-', --file, --dir, --jsonl, --csv or --tsv",
                               argument="texts")
 
-    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
+    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction,
+                      runtime)
     with open_db(db) as database:
         if database.has_collection(collection):
             coll = database.get_collection(collection, model=model, pooling=pooling, **opts)
