@@ -16,7 +16,7 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _CLICK = (click.ClickException, _tclick.ClickException)
 
-from . import admin, backends, docs, ingest, models, rag, search, serve, transfer
+from . import admin, backends, daemon, docs, ingest, models, rag, search, serve, transfer
 from . import eval as eval_cmd
 from . import train as train_cmd
 
@@ -43,6 +43,7 @@ app.command("import")(transfer.import_)
 app.command("ingest")(ingest.ingest)
 app.command("train")(train_cmd.train)
 app.command("synth")(train_cmd.synth)
+app.add_typer(daemon.app, name="daemon")
 
 
 def main(argv: list[str] | None = None) -> int:

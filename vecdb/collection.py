@@ -179,10 +179,11 @@ class Collection:
             else:
                 known = self.store.lookup(self.id, [w.doc_id for w in writes])
                 need = [w for w in writes if w.doc_id not in known or known[w.doc_id][1] != w.content_hash]
-                result.embedded += self._embed_into(need)
+                embedded = self._embed_into(need, progress)  # the embedder reports each forward pass
+                result.embedded += embedded
             self._write(writes, result, replace_parents=[w.doc_id for w in writes])
             if progress:
-                progress(len(writes))
+                progress(len(writes) - (embedded if vectors is None else 0))
         return result
 
     def _write(self, writes: list[DocWrite], result: AddResult, replace_parents: Sequence[str] = (),
@@ -200,7 +201,7 @@ class Collection:
         result.metadata_updated += res.metadata_only
         result.unchanged += res.unchanged
 
-    def _embed_into(self, writes: list[DocWrite]) -> int:
+    def _embed_into(self, writes: list[DocWrite], progress: Callable[[int], None] | None = None) -> int:
         if not writes:
             return 0
         unique: dict[str, int] = {}
@@ -209,7 +210,7 @@ class Collection:
         texts = [None] * len(unique)
         for w in writes:
             texts[unique[w.content_hash]] = w.text
-        vecs = self.embedder.embed_documents(texts)
+        vecs = self.embedder.embed_documents(texts, progress)
         for w in writes:
             w.vector = vecs[unique[w.content_hash]]
         return len(texts)
