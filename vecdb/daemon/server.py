@@ -51,6 +51,12 @@ class Databases:
             self._close(*self.open.popitem(last=False))
         return db
 
+    def paths(self) -> list[str]:
+        try:
+            return list(self.open)
+        except RuntimeError:  # changed by the running operation meanwhile
+            return []
+
     def close_all(self) -> None:
         while self.open:
             self._close(*self.open.popitem(last=False))
@@ -195,7 +201,7 @@ class Worker:
                 "log": str(self.paths["log"]), "uptime_s": round(time.time() - self.started, 1),
                 "idle_s": 0.0 if self.busy.locked() else round(time.monotonic() - self.last_request, 1),
                 "idle_timeout_s": self.idle, "requests": self.requests, "running_op": self.current,
-                "databases": list(self.databases.open), "rss_mb": _rss_mb(),
+                "databases": self.databases.paths(), "rss_mb": _rss_mb(),
                 "torch_loaded": "torch" in sys.modules, "fingerprint": self.fingerprint}
 
 
