@@ -45,6 +45,7 @@ def machine() -> dict:
         fields = {k.strip(): v.strip() for k, v in fields.items()}
         flags = set(fields.get("flags", "").split())
         info["cpu"] = fields.get("model name", platform.processor())
+        info["cpu_family_model"] = f"{fields.get('cpu family', '?')}/{fields.get('model', '?')}"
         info["cpu_flags"] = sorted(flags & {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16",
                                             "amx_tile", "avx_vnni"})
     except OSError:
@@ -131,8 +132,8 @@ def main() -> None:
 
 def render(data: dict) -> str:
     m = data["machine"]
-    lines = [f"# CLI latency ({m['date'][:10]}, {m['cpu']}, {m['cpus_usable']} CPUs, "
-             f"flags {' '.join(m.get('cpu_flags', [])) or '-'})", "",
+    lines = [f"# CLI latency ({m['date'][:10]}, {m['cpu']} family/model {m.get('cpu_family_model', '?')}, "
+             f"{m['cpus_usable']} CPUs, flags {' '.join(m.get('cpu_flags', [])) or '-'})", "",
              "Wall clock of the installed `vecdb` script, median of the runs; demo database (35 documents, MiniLM). "
              "`search first` starts the warm worker and loads the model in it; `no daemon` is `--no-daemon` "
              "(every call loads the model). Load average (1 min) before and after each series shows what else ran.",

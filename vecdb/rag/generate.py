@@ -12,6 +12,11 @@ from ..errors import InvalidArgument, UpstreamError
 Messages = list[dict]  # [{"role": "system"|"user"|"assistant", "content": str}]
 LOCAL_MODEL = "smollm2-135m"
 STOP = ["\n\n"]  # the end of the answer: a small model goes on with unrelated paragraphs
+# Torch threads while a CPU generates. One sequence of a 135M model makes small matrix products: with two
+# threads on a 2-core machine that also runs other work, each step waits for the slower thread (measured
+# 5-10x slower than one thread at load 9; about even when idle). torch's setting is process-wide, so it is
+# set for the generation and put back after.
+CPU_THREADS = 1
 
 
 class Generator(ABC):
@@ -77,12 +82,17 @@ class LocalGenerator(Generator):
         failure: list[BaseException] = []
 
         def run():
+            before = torch.get_num_threads()
             try:
+                if self.device.type == "cpu":
+                    torch.set_num_threads(min(before, CPU_THREADS))
                 with torch.inference_mode():
                     model.generate(**kwargs)
             except BaseException as e:  # surfaced to the reader below
                 failure.append(e)
                 streamer.end()
+            finally:
+                torch.set_num_threads(before)
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
