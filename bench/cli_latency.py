@@ -8,7 +8,7 @@ Measures, each as the median of --runs calls (spread and load average reported b
     worker and loads the model in it (3 times, from a stopped worker); later calls through the warm worker
     (target 0.5 s); and calls without it (--no-daemon), each of which loads the model;
   * `vecdb ask` with the packaged SmolLM2-135M at the defaults (k 3, 96 new tokens): in-process, and through
-    the warm worker (target 20 s).
+    the warm worker (target 20 s); then five demo questions once each: time, answer, and whether it cites.
 The worker gets a private socket folder and is stopped at the end. Writes bench/results/cli_latency.{json,md}.
 Not a timed test: figures depend on the machine and on what else runs on it.
 """
@@ -32,6 +32,8 @@ OUT = ROOT / "bench" / "results"
 DEMO = ROOT / "vecdb" / "data" / "demo.jsonl"
 VECDB = Path(sys.executable).with_name("vecdb")
 QUERY = "Which is the tallest peak on Earth?"
+QUESTIONS = [QUERY, "Why does bread dough rise?", "When did humans first land on the Moon?",
+             "What does a vector database compare?", "How long is a marathon?"]
 TARGETS = {"help": 0.5, "collections": 0.7, "search_warm": 0.5, "ask_warm": 20.0, "ask_cold": 20.0}
 
 
@@ -84,6 +86,20 @@ def series(name: str, args: list[str], env: dict, runs: int, before=None) -> dic
     return row
 
 
+def answers(env: dict) -> list[dict]:
+    """Each demo question once through the warm worker: wall time, the answer, whether it cites a passage."""
+    rows = []
+    for q in QUESTIONS:
+        t = time.perf_counter()
+        p = subprocess.run([str(VECDB), "ask", "-c", "demo", q, "-f", "json"], env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        out = json.loads(p.stdout)
+        rows.append({"question": q, "wall_s": round(wall, 2), "answer": out["answer"], "cited": out["cited"],
+                     "citations": [c["id"] for c in out["citations"]], "invalid": out["invalid_citations"]})
+        print(f"ask {wall:6.2f}s cited={out['cited']} {out['answer'][:100]!r}", flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=10)
@@ -115,10 +131,7 @@ def main() -> None:
             results["ask_cold"] = series("ask_cold", question, cold, args.ask_runs)
             timed(question, env)  # the worker loads the chat model once
             results["ask_warm"] = series("ask_warm", question, env, args.ask_runs)
-            p = subprocess.run([str(VECDB), *question, "-f", "json"], env=env, capture_output=True, text=True)
-            answer = json.loads(p.stdout)
-            results["ask_example"] = {"question": QUERY, "answer": answer["answer"], "cited": answer["cited"],
-                                      "citations": [c["citation"] for c in answer["citations"]]}
+            results["ask_answers"] = answers(env)
     finally:
         stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -148,9 +161,14 @@ def render(data: dict) -> str:
         target = f"{r['target_s']}" + (" ok" if r["meets_target"] else " MISSED") if "target_s" in r else "-"
         lines.append(f"| {label} | {len(r['runs'])} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} | "
                      f"{target} | {r['load_avg_1_5_15'][0][0]} -> {r['load_avg_1_5_15'][-1][0]} |")
-    ex = data["results"].get("ask_example")
-    if ex:
-        lines += ["", f"ask example: {ex['question']!r} -> {ex['answer']!r} (cited: {ex['cited']})"]
+    rows = data["results"].get("ask_answers")
+    if rows:
+        cited = sum(r["cited"] for r in rows)
+        lines += ["", f"`vecdb ask` through the warm worker, defaults (k 3, at most 96 new tokens, stop at the end of "
+                      f"the answer): {cited} of {len(rows)} answers cite a passage.", "",
+                  "| question | s | cites | answer |", "|---|---|---|---|"]
+        lines += [f"| {r['question']} | {r['wall_s']:.1f} | {', '.join(r['citations']) or '-'} | "
+                  f"{r['answer'].replace('|', '/')} |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
