@@ -55,7 +55,7 @@ def show_info(db: DbOpt = None, collection: CollectionOpt = "default", fmt: Form
     """Show a collection's spec, size and index."""
     with open_db(db) as database:
         data = database.get_collection(collection).info()
-        data["database"] = str(database.directory)
+        data["database"] = database.location
         data["disk_bytes"] = database.disk_usage()
     if fmt in (Format.json, Format.jsonl):
         emit([data], fmt, [], as_object=data)

@@ -14,7 +14,7 @@ from .runner import settings
 
 def choose(
     backend: Annotated[Optional[str], typer.Option("--backend", envvar="VECDB_BACKEND",
-                                                   help="local (default) or milvus")] = None,
+                                                   help="local (default) or milvus (see vecdb/backends.py)")] = None,
     uri: Annotated[Optional[str], typer.Option("--uri", envvar="VECDB_URI",
                                                help="Where the backend is: milvus://host:19530, "
                                                     "milvus+https://..., or a Milvus Lite .db path")] = None,
@@ -23,9 +23,12 @@ def choose(
                                                  "models loaded between commands")] = False,
 ) -> None:
     """A vector search database with a built-in LLM embedder."""
+    from vecdb.backends import BACKENDS
+
     settings.no_daemon = no_daemon
-    if backend not in (None, "local", "milvus"):
-        raise InvalidArgument(f"--backend: unknown backend {backend!r}; valid: local, milvus", argument="--backend")
+    if backend is not None and backend not in BACKENDS:
+        raise InvalidArgument(f"--backend: unknown backend {backend!r}; valid: {', '.join(BACKENDS)}",
+                              argument="--backend")
     if backend:
         os.environ["VECDB_BACKEND"] = backend
     if uri:

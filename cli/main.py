@@ -6,15 +6,12 @@ import sys
 
 import click
 import typer
-
-try:  # typer >= 0.20 ships its own copy of click
-    from typer._click import exceptions as _tclick
-except ImportError:  # pragma: no cover
-    _tclick = click.exceptions
+import typer.exceptions
 
 _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
-_CLICK = (click.ClickException, _tclick.ClickException)
+# typer >= 0.20 ships its own copy of click, whose ClickException derives from TyperException
+_CLICK = (click.ClickException, typer.exceptions.TyperException)
 
 from . import admin, backends, daemon, docs, ingest, models, rag, search, serve, transfer
 from . import eval as eval_cmd
@@ -66,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             except BrokenPipeError:
                 pass
             return 2
-        _fail(e.format_message(), e.exit_code)
+        _fail(e.format_message() if hasattr(e, "format_message") else str(e), getattr(e, "exit_code", 2))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:

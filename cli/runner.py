@@ -39,13 +39,13 @@ def worker_path(db: str | Path | None) -> str | None:
     """The absolute database folder, when the warm worker may serve it (a local database, the worker on)."""
     if settings.no_daemon or os.environ.get("VECDB_NO_DAEMON", "").lower() in ("1", "true", "yes", "on"):
         return None
-    if not hasattr(socket, "AF_UNIX") or os.environ.get("VECDB_BACKEND", "local") != "local":
+    if not hasattr(socket, "AF_UNIX"):
         return None
-    from vecdb.milvus.uri import is_milvus
+    from vecdb.backends import choose
     from vecdb.paths import default_db_path
 
     where = str(db or os.environ.get("VECDB_URI") or default_db_path())
-    if is_milvus(where):
+    if choose(where, os.environ.get("VECDB_BACKEND") or None).name != "local":
         return None
     try:
         return os.path.abspath(os.path.expanduser(where))

@@ -22,6 +22,10 @@ def serve(
     batch_tokens: Annotated[int, typer.Option("--batch-tokens", help="Token budget of a merged batch")] = 8192,
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Largest request body (MiB)")] = 8.0,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most documents, ids or inputs per request")] = 1024,
+    truncate: Annotated[bool, typer.Option("--truncate/--no-truncate", envvar="VECDB_TRUNCATE",
+                                           help="/v1/embeddings: cut inputs over the model's token limit (the "
+                                                "answer counts them) instead of a 400; a request's `truncate` "
+                                                "overrides it")] = False,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", envvar="VECDB_SERVE_MODELS",
                                                        help="A model clients may name (repeat); default: the "
                                                             "presets available offline")] = None,
@@ -52,7 +56,7 @@ def serve(
         torch.set_num_threads(torch_threads)
     settings = Settings(db_path=db or default_db_path(), api_key=api_key, device=device, batching=batching,
                         batch_wait_ms=batch_wait_ms, batch_tokens=batch_tokens,
-                        max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch,
+                        max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch, truncate=truncate,
                         models=tuple(model) if model else None)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")

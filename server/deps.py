@@ -1,4 +1,4 @@
-"""FastAPI dependencies: settings, the Database, collections, embedding (batched or direct)."""
+"""FastAPI dependencies and helpers: settings, the Database, collections, models, embedding work."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +12,7 @@ from vecdb import Collection, Database
 from vecdb.embed import PRESETS, Embedder, load_embedder
 from vecdb.errors import InvalidArgument, ModelNotAvailable
 
+from . import contract
 from .settings import Settings
 
 
@@ -25,7 +26,10 @@ async def get_db(request: Request) -> Database:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
-NamePath = Annotated[str, Path(description="Collection name: letters, digits, '_', '-', '.'", max_length=128)]
+NamePath = Annotated[str, Path(description="Collection name: letters, digits, '_', '-', '.' (a reembed's staging "
+                                           f"collection: {contract.STAGING}<name>)",
+                               max_length=128 + len(contract.STAGING),
+                               json_schema_extra=contract.NAME_IN_PATH)]
 
 
 async def get_collection(name: NamePath, db: DbDep) -> Collection:
@@ -35,27 +39,44 @@ async def get_collection(name: NamePath, db: DbDep) -> Collection:
 CollectionDep = Annotated[Collection, Depends(get_collection)]
 
 
-def allowed_models(request: Request) -> tuple[str, ...]:
-    state = request.app.state
-    if state.models is None:
-        s: Settings = state.settings
-        state.models = s.models if s.models is not None else tuple(
-            n for n, p in PRESETS.items() if p.available_offline())
-    return state.models
+def served_models(settings: Settings) -> tuple[str, ...]:
+    """The models clients may name: the settings' list, else every preset available offline."""
+    if settings.models is not None:
+        return settings.models
+    return tuple(n for n, p in PRESETS.items() if p.available_offline())
 
 
 def check_model(request: Request, model: str, argument: str = "model") -> str:
-    models = allowed_models(request)
+    models = request.app.state.models
     if model not in models:
         raise ModelNotAvailable(f"{argument}: model {model!r} is not served here; available: "
                                 f"{', '.join(models) or 'none'}", argument=argument)
     return model
 
 
-async def load_model(request: Request, model: str) -> Embedder:
-    check_model(request, model)
-    device = request.app.state.settings.device
-    return await run_in_threadpool(lambda: load_embedder(model=model, device=device))
+async def embedder_for(request: Request, model: str) -> Embedder:
+    """A served model's embedder, or the embedder of the collection named `model`; else 404."""
+    state = request.app.state
+    if model in state.models:
+        if model not in state.embedders:
+            device = state.settings.device
+            state.embedders[model] = await run_in_threadpool(lambda: load_embedder(model=model, device=device))
+        return state.embedders[model]
+    db = state.db
+
+    def collection_embedder() -> Embedder | None:
+        try:
+            if not db.has_collection(model):
+                return None
+        except InvalidArgument:  # not a collection name
+            return None
+        return db.get_collection(model).embedder
+
+    embedder = await run_in_threadpool(collection_embedder)
+    if embedder is None:
+        raise ModelNotAvailable(f"model: {model!r} is neither a model served here ({', '.join(state.models)}) "
+                                "nor a collection", argument="model")
+    return embedder
 
 
 async def embed(request: Request, embedder: Embedder, texts: list[str], kind: str = "document",
@@ -64,18 +85,9 @@ async def embed(request: Request, embedder: Embedder, texts: list[str], kind: st
     state = request.app.state
     if state.batcher is not None:
         return await asyncio.wrap_future(state.batcher.submit(embedder, texts, kind, task))
-    fn = embedder.embed_queries if kind == "query" else embedder.embed_documents
-    vecs = await run_in_threadpool(lambda: fn(texts, task=task) if kind == "query" else fn(texts))
+    if kind == "query":
+        vecs = await run_in_threadpool(lambda: embedder.embed_queries(texts, task=task))
+    else:
+        vecs = await run_in_threadpool(lambda: embedder.embed_documents(texts))
     state.metrics.on_batch(len(texts), 1)
     return vecs
-
-
-def check_count(n: int, limit: int, argument: str) -> None:
-    if n > limit:
-        raise InvalidArgument(f"{argument}: at most {limit} per request, got {n}", argument=argument)
-
-
-def check_lengths(texts: list[str], limit: int, argument: str) -> None:
-    for i, t in enumerate(texts):
-        if len(t) > limit:
-            raise InvalidArgument(f"{argument}[{i}]: longer than {limit} characters", argument=argument)

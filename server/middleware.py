@@ -5,13 +5,11 @@ import hmac
 import json
 import time
 
+from .errors import error_body
 from .metrics import Metrics
 
-PUBLIC_PATHS = frozenset({"/health"})
-
-
-async def _send_error(send, status: int, message: str, type_: str, headers: list | None = None) -> None:
-    body = json.dumps({"error": {"message": message, "type": type_, "param": None, "code": status}}).encode()
+async def _send_error(send, status: int, message: str, code: str, headers: list | None = None) -> None:
+    body = json.dumps(error_body(status, message, code)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 + (headers or [])})
@@ -43,14 +41,15 @@ class MetricsMiddleware:
 
 
 class AuthMiddleware:
-    """Every path but /health needs `Authorization: Bearer <key>` (compared in constant time)."""
+    """Every path but the public ones needs `Authorization: Bearer <key>` (compared in constant time)."""
 
-    def __init__(self, app, api_key: str):
+    def __init__(self, app, api_key: str, public: frozenset[str] = frozenset()):
         self.app = app
         self.key = api_key.encode()
+        self.public = public
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] != "http" or scope["path"] in self.public:
             return await self.app(scope, receive, send)
         given = b""
         for k, v in scope.get("headers", ()):
@@ -60,8 +59,9 @@ class AuthMiddleware:
         scheme, _, token = given.partition(b" ")
         ok = scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.key)
         if not ok:
-            msg = "missing API key (Authorization: Bearer <key>)" if not given else "invalid API key"
-            return await _send_error(send, 401, msg, "unauthorized", [(b"www-authenticate", b"Bearer")])
+            msg, code = (("missing API key (Authorization: Bearer <key>)", "missing_api_key") if not given else
+                         ("invalid API key", "invalid_api_key"))
+            return await _send_error(send, 401, msg, code, [(b"www-authenticate", b"Bearer")])
         return await self.app(scope, receive, send)
 
 
@@ -79,9 +79,9 @@ class BodyLimitMiddleware:
                 try:
                     declared = int(v)
                 except ValueError:
-                    return await _send_error(send, 400, "invalid Content-Length", "invalid_request")
+                    return await _send_error(send, 400, "invalid Content-Length", "invalid_content_length")
                 if declared > self.limit:
-                    return await _send_error(send, 413, f"request body over {self.limit} bytes", "too_large")
+                    return await _send_error(send, 413, f"request body over {self.limit} bytes", "request_too_large")
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -90,7 +90,7 @@ class BodyLimitMiddleware:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.limit:
-                return await _send_error(send, 413, f"request body over {self.limit} bytes", "too_large")
+                return await _send_error(send, 413, f"request body over {self.limit} bytes", "request_too_large")
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 import sys
@@ -97,3 +98,54 @@ def scifact():
 
 def vecdb_cmd() -> list[str]:
     return [sys.executable, "-m", "vecdb.cli.main"]
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory):
+    """A real standalone Milvus (the `milvus` wheel's milvus-server), shared by the session."""
+    from tests.milvus_server import MilvusServer, executable
+
+    if executable() is None:
+        if os.environ.get("CI"):
+            pytest.fail("milvus-server is not installed; the dev extra should bring the `milvus` wheel")
+        pytest.skip("milvus-server is not installed (pip install milvus)")
+    server = MilvusServer(tmp_path_factory.mktemp("milvus-server")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def milvus_server_db(milvus_server, request):
+    """A fresh Milvus database on the shared server; its URI (milvus://127.0.0.1:PORT/NAME)."""
+    with milvus_database(milvus_server, request.node.name) as uri:
+        yield uri
+
+
+@contextlib.contextmanager
+def milvus_database(server, label: str):
+    """A Milvus database named after `label`, created on `server` and dropped afterwards."""
+    import re
+
+    from pymilvus import MilvusClient
+
+    name = "t" + re.sub(r"[^A-Za-z0-9]", "_", label)[-40:] + f"_{os.getpid()}"
+    uri = f"http://127.0.0.1:{server.port}"
+    client = MilvusClient(uri=uri)
+    if name in client.list_databases():
+        _drop_database(client, uri, name)
+    client.create_database(name)
+    try:
+        yield f"{server.uri}/{name}"
+    finally:
+        _drop_database(client, uri, name)
+        client.close()
+
+
+def _drop_database(client, uri: str, name: str) -> None:
+    from pymilvus import MilvusClient
+
+    inside = MilvusClient(uri=uri, db_name=name)  # use_database needs DescribeDatabase, which 2.3 lacks
+    for coll in inside.list_collections():
+        inside.drop_collection(coll)
+    inside.close()
+    client.drop_database(name)

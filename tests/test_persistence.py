@@ -66,8 +66,8 @@ def test_vectors_live_in_sqlite(tmp_path):
 
 
 def test_two_handles_see_each_others_writes(tmp_path):
-    a = vecdb.Database(tmp_path / "db")
-    b = vecdb.Database(tmp_path / "db")
+    a = vecdb.open(tmp_path / "db")
+    b = vecdb.open(tmp_path / "db")
     ca = a.create_collection("c", model="hash")
     cb = b.get_collection("c")
     ca.add(["first document"], ids=["1"])

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from vecdb.collection import Hit
+from vecdb.records import Hit
 from vecdb.errors import InvalidArgument
 from vecdb.rag.context import mmr_order, near_duplicates
 from vecdb.rag.retrieve import fts_query, rrf

@@ -11,7 +11,7 @@ import pytest
 
 import vecdb
 from tests.tiny_models import tiny_decoder
-from vecdb.reembed import STAGING
+from vecdb.reembed import staging_name
 
 TEXTS = [f"the {w} sat on the {v}" for w in ("cat", "dog", "river", "brain", "gene") for v in ("mat", "ocean", "cell")]
 
@@ -47,14 +47,12 @@ def test_reembed_changes_spec_and_keeps_documents(tmp_path, tiny):
 
 def test_reembed_resumes_from_staging(tmp_path, tiny):
     """A staging collection left by a killed run is reused: its documents are not embedded again."""
-    from vecdb.collection import Collection
     from vecdb.embed import load_embedder
 
     with vecdb.open(tmp_path / "db") as db:
         db.create_collection("c", model="hash").add(TEXTS, ids=[str(i) for i in range(len(TEXTS))])
         emb = load_embedder(model=tiny, pooling="mean", dtype="float32")
-        row = db.store.create_collection(STAGING.format("c"), emb.spec.to_json(), json.dumps({"type": "flat"}))
-        Collection(db, row, emb).add(TEXTS[:10], ids=[str(i) for i in range(10)])  # as if killed midway
+        db.create_collection(staging_name("c"), embedder=emb).add(TEXTS[:10], ids=[str(i) for i in range(10)])
         calls = []
         real = emb.embed_documents
         emb.embed_documents = lambda texts, progress=None: (calls.append(len(texts)), real(texts, progress))[1]
@@ -101,7 +99,7 @@ def _wait_for_staging(path, proc, timeout=120):
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
             n = con.execute("SELECT count(*) FROM documents d JOIN collections c ON c.id = d.collection_id "
-                            "WHERE c.name = ?", (STAGING.format("default"),)).fetchone()[0]
+                            "WHERE c.name = ?", (staging_name("default"),)).fetchone()[0]
             con.close()
             if n > 0:
                 return n

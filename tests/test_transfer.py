@@ -7,7 +7,7 @@ import pytest
 
 import vecdb
 from vecdb.errors import SpecMismatch
-from vecdb.transfer import copy_collection, iter_rows
+from vecdb.transfer import copy_collection
 
 from .conftest import vecdb_cmd
 
@@ -25,7 +25,7 @@ def _fill(coll, n=600, seed=0):
 
 
 def _snapshot(coll):
-    return {r[0]: (r[1], r[2], r[3], r[4].tobytes()) for rows in iter_rows(coll, 250) for r in rows}
+    return {d.id: (d.text, d.metadata, d.vector.tobytes()) for docs in coll.iter_documents(250) for d in docs}
 
 
 def test_round_trip_local_milvus_local(tmp_path):
@@ -42,7 +42,7 @@ def test_round_trip_local_milvus_local(tmp_path):
         back = b.get_collection("docs")
         assert r2.copied == 600 and back.spec == src.spec and back.count() == 600
         assert _snapshot(back) == original
-        q = original["id-5"][3]
+        q = original["id-5"][2]
         vec = np.frombuffer(q, np.float32)
         assert [h.id for h in back.search_vectors(vec, k=3)[0]] == [h.id for h in mid.search_vectors(vec, k=3)[0]]
 

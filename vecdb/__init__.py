@@ -1,20 +1,24 @@
 """vecdb: a vector search database with a built-in LLM embedder.
 
 The names below load on first use, so `import vecdb` (and `vecdb --help`) stays cheap: SQLAlchemy and
-FAISS load with the first Database, torch and transformers with the first model."""
+FAISS load with the first database, torch and transformers with the first model."""
 from __future__ import annotations
 
 import importlib
 import os
+from typing import TYPE_CHECKING
 
 from .errors import (CollectionExists, CollectionNotFound, InvalidArgument, InvalidFilter, ModelNotAvailable,
-                     NotFound, SpecMismatch, StorageError, VecdbError)
+                     NotFound, SpecMismatch, StorageError, Unsupported, VecdbError)
+
+if TYPE_CHECKING:
+    from .database import Database
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Database": ".database", "Collection": ".collection", "Hit": ".collection", "Document": ".collection",
-    "AddResult": ".collection", "EmbeddingSpec": ".spec", "Embedder": ".embed", "EmbedderOptions": ".embed",
+    "Database": ".database", "Collection": ".collection", "Hit": ".records", "Document": ".records",
+    "AddResult": ".records", "EmbeddingSpec": ".spec", "Embedder": ".embed", "EmbedderOptions": ".embed",
     "Pooling": ".embed", "PRESETS": ".embed", "DEFAULT_MODEL": ".embed", "load_embedder": ".embed",
 }
 
@@ -32,24 +36,16 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-def open(path: str | os.PathLike, device: str | None = None, backend: str | None = None):  # noqa: A001
-    """Open (or create) the database in directory `path`, or a Milvus one for a milvus:// or
-    milvus-lite:// URI (or any URI with backend="milvus"); see vecdb/milvus/uri.py."""
-    from .milvus.uri import is_milvus
+def open(path: str | os.PathLike, device: str | None = None, backend: str | None = None,  # noqa: A001
+         create: bool = True) -> Database:
+    """Open (or create) a database: a local directory, or milvus://host:port, milvus-lite://PATH
+    (see vecdb/backends.py for the registry). With create=False a missing local database is an error."""
+    from .backends import open_database
 
-    if backend not in (None, "local", "milvus"):
-        raise InvalidArgument(f"backend: unknown backend {backend!r}; valid: local, milvus", argument="backend")
-    if backend == "milvus" or is_milvus(str(path)):
-        from .milvus.store import MilvusDatabase
-        from .milvus.uri import parse
-
-        return MilvusDatabase(parse(str(path), backend), device=device)
-    from .database import Database
-
-    return Database(path, device=device)
+    return open_database(path, device=device, backend=backend, create=create)
 
 
 __all__ = ["open", "Database", "Collection", "Hit", "Document", "AddResult", "EmbeddingSpec", "Embedder",
            "EmbedderOptions", "Pooling", "PRESETS", "DEFAULT_MODEL", "load_embedder", "VecdbError",
            "InvalidArgument", "InvalidFilter", "NotFound", "CollectionNotFound", "CollectionExists",
-           "ModelNotAvailable", "SpecMismatch", "StorageError"]
+           "ModelNotAvailable", "SpecMismatch", "StorageError", "Unsupported"]

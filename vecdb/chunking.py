@@ -102,71 +102,18 @@ def chunk_text(tokenizer, text: str, size: int = 256, overlap: int = 32) -> list
     return Chunker(tokenizer, size, overlap).split(text)
 
 
-def tokenizer_of(coll) -> object:
-    tok = getattr(coll.embedder, "tokenizer", None)
-    if tok is None:
-        raise InvalidArgument("chunk_size: this collection's embedder has no tokenizer to chunk with",
-                              argument="chunk_size")
-    return tok
-
-
-def add_chunked(coll, texts, ids, metadata, sources, size: int, overlap: int, batch_size: int, progress):
-    """Collection.add with chunking: each text is a parent document stored as chunks `<id>#<n>`.
-
-    A parent whose text, metadata, source and chunking settings are unchanged is skipped before
-    tokenising; otherwise its chunks are written and its old chunks deleted in one transaction."""
-    import json
-
-    from . import validate
-    from .collection import AddResult, _auto_ids, content_hash
-    from .store import DocWrite, dumps_metadata
-
-    texts = validate.texts(texts)
-    auto = _auto_ids([content_hash(t) for t in texts])
-    pids = [a if i is None else i for i, a in zip(validate.ids(ids, len(texts), allow_none=True), auto)] \
-        if ids is not None else auto
-    validate.ids(pids)
-    metas = [dumps_metadata(m) for m in validate.metadata(metadata, len(texts))]
+def check_sources(sources, n: int) -> list[str | None]:
+    """One source label (a file path, say) or None per text."""
     if sources is None:
-        sources = [None] * len(texts)
-    elif isinstance(sources, str) or len(sources) != len(texts) or \
-            not all(s is None or isinstance(s, str) for s in sources):
-        raise InvalidArgument(f"sources: expected {len(texts)} strings or None", argument="sources")
-    if batch_size <= 0:
-        raise InvalidArgument("batch_size: must be positive", argument="batch_size")
-    check_sizes(size, overlap, coll.spec.max_length)
-    settings = json.dumps({"chunk_size": size, "chunk_overlap": overlap}, sort_keys=True)
-    phashes = [content_hash("\0".join([t, m or "", s or "", settings])) for t, m, s in zip(texts, metas, sources)]
-    known = coll.store.parents(coll.id, pids)
-    result = AddResult(ids=list(pids), chunked=True)
-    chunker = None
-    writes, parents = [], []
+        return [None] * n
+    if isinstance(sources, str) or not isinstance(sources, (list, tuple)) or len(sources) != n or \
+            not all(s is None or (isinstance(s, str) and s) for s in sources):
+        raise InvalidArgument(f"sources: expected {n} non-empty strings or None", argument="sources")
+    return list(sources)
 
-    def flush():
-        if not parents:
-            return
-        have = coll.store.lookup(coll.id, [w.doc_id for w in writes])
-        need = [w for w in writes if w.doc_id not in have or have[w.doc_id][1] != w.content_hash]
-        result.embedded += coll._embed_into(need)
-        coll._write(writes, result, replace_parents=[p["parent_id"] for p in parents], parent_rows=parents)
-        result.documents += len(parents)
-        if progress:
-            progress(len(parents))
-        writes.clear()
-        parents.clear()
 
-    for pid, text, meta, src, ph in zip(pids, texts, metas, sources, phashes):
-        if known.get(pid, (None, None))[0] == ph:
-            result.documents_unchanged += 1
-            if progress:
-                progress(1)
-            continue
-        chunker = chunker or Chunker(tokenizer_of(coll), size, overlap, coll.spec.max_length)
-        for c in chunker.split(text):
-            writes.append(DocWrite(f"{pid}#{c.index}", c.text, meta, content_hash(c.text), None, pid,
-                                   (c.start, c.end), src))
-        parents.append({"parent_id": pid, "content_hash": ph, "chunking": settings, "source": src})
-        if len(writes) >= batch_size:
-            flush()
-    flush()
-    return result
+def parent_hash(text: str, metadata_json: str | None, source: str | None, settings: str) -> str:
+    """A chunked document's hash: unchanged text, metadata, source and settings mean nothing to redo."""
+    from .records import content_hash
+
+    return content_hash("\0".join([text, metadata_json or "", source or "", settings]))

@@ -1,37 +1,34 @@
-"""Database: a directory holding vecdb.sqlite and the index cache files."""
+"""Database: the collections of one backend. Shared logic here; storage in the backends.
+
+A backend (vecdb/local, vecdb/milvus) subclasses Database and supplies the storage methods at the
+bottom; `vecdb.open()` picks the backend through the registry in vecdb/backends.py.
+"""
 from __future__ import annotations
 
-import atexit
-import json
-import os
-import shutil
-import tempfile
 import threading
-import weakref
-from pathlib import Path
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from . import validate
 from .collection import Collection
-from .embed import DEFAULT_MODEL, Embedder, EmbedderOptions, load_embedder
-from .errors import CollectionNotFound, StorageError
-from .index import create_index, parse_config
-from .store import Store
+from .errors import CollectionExists, CollectionNotFound, InvalidArgument
+from .spec import EmbeddingSpec
 
-_open: "weakref.WeakSet[Database]" = weakref.WeakSet()
+if TYPE_CHECKING:
+    from .embed import Embedder
+
+DEFAULT_MODEL = "minilm"  # the same name vecdb.embed.DEFAULT_MODEL holds (checked by a test)
 
 
-class Database:
-    def __init__(self, path: str | os.PathLike, device: str | None = None):
-        self.directory = _prepare_dir(path)
+class Database(ABC):
+    backend: ClassVar[str] = ""
+
+    def __init__(self, location: str, device: str | None = None, create: bool = True):
+        self.location = location     # shown by `vecdb info`
         self.device = device
-        try:
-            self.store = Store(self.directory)
-        except Exception as e:
-            raise StorageError(f"path: cannot open database in {str(self.directory)!r}: {e}", argument="path") from None
         self._collections: dict[str, Collection] = {}
         self._lock = threading.RLock()
         self._closed = False
-        _open.add(self)
 
     def __enter__(self) -> "Database":
         return self
@@ -40,101 +37,96 @@ class Database:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Database({str(self.directory)!r})"
+        return f"{type(self).__name__}({self.location!r})"
 
     # ---- collections -----------------------------------------------------
     def create_collection(self, name: str, model: str = DEFAULT_MODEL, *, pooling: str | None = None,
-                          embedder: Embedder | None = None, index: str | dict = "flat", exist_ok: bool = False,
+                          embedder: "Embedder | None" = None, spec: EmbeddingSpec | None = None,
+                          index: str | dict | None = None, exist_ok: bool = False,
                           **embedder_options) -> Collection:
-        """Create a collection; its embedding spec is recorded now and enforced from then on."""
-        validate.collection_name(name)
-        index_config = _index_config(index)
+        """Create a collection; its embedding spec is recorded now and enforced from then on.
+
+        `embedder` gives a loaded embedder; `spec` a recorded spec (the model then loads on first use)."""
+        validate.collection_name(name, allow_internal=True)
         with self._lock:
-            if exist_ok and self.store.get_collection(name) is not None:
-                return self.get_collection(name, model=model if model != DEFAULT_MODEL else None, pooling=pooling,
-                                           embedder=embedder, **embedder_options)
-            if embedder is None:
-                embedder = load_embedder(EmbedderOptions(model=model, pooling=pooling).merged(**embedder_options),
-                                         device=self.device)
-            create_index(index_config, embedder.spec.dim)  # parameters that depend on the dimension
-            self._keep_pooler(embedder)
-            row = self.store.create_collection(name, embedder.spec.to_json(), json.dumps(index_config, sort_keys=True))
-            coll = Collection(self, row, embedder)
+            if self._exists(name):
+                if exist_ok:
+                    return self.get_collection(name, model=model if model != DEFAULT_MODEL else None,
+                                               pooling=pooling, embedder=embedder, **embedder_options)
+                raise CollectionExists(f"name: collection {name!r} already exists", argument="name")
+            if spec is not None and (embedder is not None or embedder_options or pooling):
+                raise InvalidArgument("spec: give a spec or embedder options, not both", argument="spec")
+            if spec is None:
+                if embedder is None:
+                    embedder = self._load_embedder(model, pooling, embedder_options)
+                spec = embedder.spec
+            coll = self._create(name, spec, index, embedder)
             self._collections[name] = coll
             return coll
 
     def get_collection(self, name: str, model: str | None = None, *, pooling: str | None = None,
-                       embedder: Embedder | None = None, **embedder_options) -> Collection:
+                       embedder: "Embedder | None" = None, **embedder_options) -> Collection:
         """An existing collection. Giving a model, pooling or other options checks them against its spec."""
-        validate.collection_name(name)
+        validate.collection_name(name, allow_internal=True)
         with self._lock:
-            coll = self._collections.get(name)
-            row = self.store.get_collection(name)
-            if row is None:
+            coll = self._open(name, self._collections.get(name))
+            if coll is None:
                 self._collections.pop(name, None)
-                names = [c.name for c in self.store.list_collections()]
+                names = self.collection_names()
                 raise CollectionNotFound(f"collection: no collection named {name!r}"
                                          + (f"; existing: {', '.join(names)}" if names else ""), argument="collection")
-            if coll is None or coll.id != row.id or coll.spec.to_json() != row.spec \
-                    or coll.index_config != json.loads(row.index_config):
-                coll = Collection(self, row)
-                self._collections[name] = coll
+            self._collections[name] = coll
         explicit = {k: v for k, v in dict(model=model, pooling=pooling, **embedder_options).items() if v is not None}
         if embedder is not None:
             coll.check_embedder(embedder)
         elif explicit:
-            pooler = self.pooler_dir(coll.spec.pooling_weights_hash)
-            emb = load_embedder(EmbedderOptions.from_spec(coll.spec, str(pooler) if pooler else None).merged(**explicit),
-                                device=self.device)
-            coll.check_embedder(emb)
+            from .embed import EmbedderOptions, load_embedder
+
+            options = EmbedderOptions.from_spec(coll.spec, self.pooler_path(coll.spec)).merged(**explicit)
+            coll.check_embedder(load_embedder(options, device=self.device))
         return coll
-
-    def pooler_dir(self, weights_hash: str | None) -> Path | None:
-        """Where a collection's trainable pooling layer is kept (saved with the database)."""
-        if not weights_hash:
-            return None
-        return self.directory / "poolers" / weights_hash.split(":")[-1][:32]
-
-    def _keep_pooler(self, embedder: Embedder) -> None:
-        pooler = getattr(embedder, "pooler", None)
-        folder = self.pooler_dir(embedder.spec.pooling_weights_hash)
-        if pooler is not None and folder is not None and not (folder / "vecdb_pooler.safetensors").exists():
-            tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-            pooler.save(tmp)
-            os.replace(tmp, folder)
 
     def get_or_create_collection(self, name: str, model: str = DEFAULT_MODEL, **kwargs) -> Collection:
         return self.create_collection(name, model, exist_ok=True, **kwargs)
 
     def has_collection(self, name: str) -> bool:
-        return self.store.get_collection(validate.collection_name(name)) is not None
+        return self._exists(validate.collection_name(name, allow_internal=True))
+
+    def collection_names(self) -> list[str]:
+        return [c["name"] for c in self.list_collections()]
 
     def list_collections(self) -> list[dict]:
-        counts = self.store.counts()
-        out = []
-        for row in self.store.list_collections():
-            spec = json.loads(row.spec)
-            out.append({"name": row.name, "count": counts.get(row.id, 0), "model": spec["model"],
-                        "pooling": spec["pooling"], "dim": spec["dim"],
-                        "index": json.loads(row.index_config).get("type", "flat"), "created_at": row.created_at})
-        return out
+        """{"name", "count", "model", "pooling", "dim", "index", "created_at", "staging"} per collection."""
+        return self._list()
 
     def drop_collection(self, name: str) -> None:
-        validate.collection_name(name)
+        validate.collection_name(name, allow_internal=True)
         with self._lock:
-            row = self.store.get_collection(name)
-            if row is None:
+            if not self._exists(name):
                 raise CollectionNotFound(f"collection: no collection named {name!r}", argument="collection")
-            self.store.drop_collection(row.id)
-            coll = self._collections.pop(name, None)
-            path = self.directory / "indexes" / f"{row.id}.faiss"
-            if coll is not None:
-                with coll._lock:
-                    coll._index, coll._unsaved = None, 0
-            path.unlink(missing_ok=True)
+            self._drop(name)
+            self._collections.pop(name, None)
+
+    def replace_collection(self, name: str, replacement: str, sync: Callable[[], object] | None = None) -> Collection:
+        """Give collection `replacement`'s contents the name `name` (dropping the old `name`), in one
+        step where the backend allows it (local: one transaction; readers see the old or the new
+        collection). `sync` runs just before the switch, under the backend's write lock where it has one,
+        so that no write to the old collection is missed."""
+        validate.collection_name(name)
+        validate.collection_name(replacement, allow_internal=True)
+        with self._lock:
+            for n in (name, replacement):
+                if not self._exists(n):
+                    raise CollectionNotFound(f"collection: no collection named {n!r}", argument="collection")
+            staged = self._collections.pop(replacement, None)
+            if staged is not None:
+                staged.save()  # the local index file travels with the rows
+            self._replace(name, replacement, sync)
+            self._collections.pop(name, None)
+        return self.get_collection(name)
 
     def reembed(self, name: str, model: str | None = None, *, pooling: str | None = None,
-                embedder: Embedder | None = None, batch_size: int = 256, progress=None, **embedder_options):
+                embedder: "Embedder | None" = None, batch_size: int = 256, progress=None, **embedder_options):
         """Move a collection to a new embedding spec; see vecdb.reembed."""
         from .reembed import reembed
 
@@ -142,20 +134,28 @@ class Database:
                        progress=progress, **embedder_options)
 
     def reindex(self, name: str, index: str | dict) -> Collection:
-        """Change a collection's index type or parameters; the index is rebuilt from the vectors in SQLite."""
+        """Change a collection's index type or parameters (rebuilt from the stored vectors)."""
         coll = self.get_collection(name)
-        config = _index_config(index)
-        create_index(config, coll.spec.dim)
-        with coll._lock:
-            self.store.update_collection(coll.id, index_config=json.dumps(config, sort_keys=True))
-            coll.index_config = config
-            coll.index_path.unlink(missing_ok=True)
-            coll.rebuild_index()
+        coll.require("reindex", "index")
+        with self._lock:
+            self._reindex(coll, index)
         return coll
 
-    def _forget(self, name: str) -> None:
-        with self._lock:
-            self._collections.pop(name, None)
+    # ---- embedders ---------------------------------------------------------
+    def embedder_for(self, spec: EmbeddingSpec) -> "Embedder":
+        """The embedder a stored spec names (loaded once per process)."""
+        from .embed import embedder_for_spec
+
+        return embedder_for_spec(spec, device=self.device, pooler_path=self.pooler_path(spec))
+
+    def pooler_path(self, spec: EmbeddingSpec) -> str | None:
+        """Where this database keeps a spec's trainable pooling layer, if it has one."""
+        return None
+
+    def _load_embedder(self, model: str, pooling: str | None, options: dict) -> "Embedder":
+        from .embed import EmbedderOptions, load_embedder
+
+        return load_embedder(EmbedderOptions(model=model, pooling=pooling).merged(**options), device=self.device)
 
     # ---- lifecycle -------------------------------------------------------
     def save(self) -> None:
@@ -169,39 +169,41 @@ class Database:
             return
         if save:
             self.save()
-        self.store.close()
+        self._close()
         self._closed = True
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def disk_usage(self) -> int:
-        return sum(p.stat().st_size for p in self.directory.rglob("*") if p.is_file())
+        """Bytes this database takes on local disk (0 for a remote server)."""
+        return 0
 
+    # ---- storage: what a backend supplies -------------------------------------
+    @abstractmethod
+    def _exists(self, name: str) -> bool: ...
 
-def _index_config(index: str | dict) -> dict:
-    return parse_config(index)
+    @abstractmethod
+    def _create(self, name: str, spec: EmbeddingSpec, index: str | dict | None,
+                embedder: "Embedder | None") -> Collection: ...
 
+    @abstractmethod
+    def _open(self, name: str, cached: Collection | None) -> Collection | None:
+        """The collection `name` (the cached object when it is still current), or None."""
 
-def _prepare_dir(path) -> Path:
-    if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
-        raise StorageError("path: must be a directory path", argument="path")
-    p = Path(path).expanduser()
-    if p.exists() and not p.is_dir():
-        raise StorageError(f"path: {str(p)!r} exists and is not a directory", argument="path")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        (p / "indexes").mkdir(exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".probe", dir=p)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise StorageError(f"path: database directory {str(p)!r} is not writable ({e.strerror or e})",
-                           argument="path") from None
-    return p.resolve()
+    @abstractmethod
+    def _list(self) -> list[dict]: ...
 
+    @abstractmethod
+    def _drop(self, name: str) -> None: ...
 
-@atexit.register
-def _close_all() -> None:
-    for db in list(_open):
-        try:
-            db.close()
-        except Exception:
-            pass
+    @abstractmethod
+    def _replace(self, name: str, replacement: str, sync: Callable[[], object] | None) -> None: ...
+
+    def _reindex(self, coll: Collection, index: str | dict) -> None:
+        raise NotImplementedError
+
+    @abstractmethod
+    def _close(self) -> None: ...
+

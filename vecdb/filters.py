@@ -67,7 +67,7 @@ def _compile(node: Any, at: str, col) -> ColumnElement[bool]:
             raise InvalidFilter(f"{here}: unknown operator; valid: {', '.join(sorted(LOGIC))} at the top, "
                                 f"{', '.join(sorted(COMPARE | LISTS))} under a field", argument="where")
         else:
-            if not _FIELD.match(key) or ".." in key or key.endswith("."):
+            if not _FIELD.fullmatch(key) or ".." in key or key.endswith("."):
                 raise InvalidFilter(f"{here}: invalid field name (letters, digits, _ - space, dots for nesting)",
                                     argument="where")
             ops = value if isinstance(value, dict) else {"$eq": value}

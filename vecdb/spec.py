@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Fields that do not change the vectors, so they are not compared.
 _UNCOMPARED = frozenset({"version"})

@@ -13,8 +13,14 @@ from .limits import MAX_K
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
-def collection_name(name: Any) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+STAGING_PREFIX = "__reembed__"  # a reembed's staging collection: visible, droppable, not creatable
+
+
+def collection_name(name: Any, allow_internal: bool = False) -> str:
+    if allow_internal and isinstance(name, str) and name.startswith(STAGING_PREFIX):
+        collection_name(name[len(STAGING_PREFIX):])
+        return name
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidArgument(f"name: invalid collection name {name!r}; use 1-128 letters, digits, '_', '-', '.', "
                               "starting with a letter or digit", argument="name")
     return name

@@ -1,58 +1,52 @@
 """Documents: add/upsert in batches, get by ids, delete by ids."""
-from __future__ import annotations
-
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 
-from vecdb.errors import NotFound
+from vecdb.limits import MAX_ID_CHARS
 
-from ..deps import CollectionDep, SettingsDep, check_count, check_lengths
-from ..schemas import DocumentsAdd, GetBody, IdsBody
+from .. import contract
+from ..contract import JsonRoute
+from ..deps import CollectionDep
+from ..errors import ApiError, declare
+from ..bodies import Bodies
+from ..responses import AddResult, DocumentOut, DocumentsDeleted, DocumentsOut
 
-router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"])
-DocId = Annotated[str, Path(max_length=1024)]
-
-
-@router.post("", summary="Add or update documents (upsert by id); one transaction per request")
-def add_documents(body: DocumentsAdd, coll: CollectionDep, settings: SettingsDep) -> dict:
-    docs = body.documents
-    check_count(len(docs), settings.max_batch, "documents")
-    texts = [d.text for d in docs]
-    check_lengths(texts, settings.max_text_chars, "documents.text")
-    ids = [d.id for d in docs] if any(d.id is not None for d in docs) else None
-    res = coll.add(texts, ids=ids, metadata=[d.metadata for d in docs], batch_size=len(docs))
-    return {"ids": res.ids, **res.to_dict()}
+DocId = Annotated[str, Path(max_length=MAX_ID_CHARS, json_schema_extra={"pattern": contract.TEXT})]
+ERRORS = declare(400, 404, 503)
 
 
-def _doc(d, include: list[str]) -> dict:
-    out = {"id": d.id}
-    if "text" in include:
-        out["text"] = d.text
-    if "metadata" in include:
-        out["metadata"] = d.metadata
-    if "vector" in include:
-        out["vector"] = d.vector.tolist()
-    return out
+def build(req: Bodies) -> APIRouter:
+    router = APIRouter(prefix="/v1/collections/{name}/documents", tags=["documents"], route_class=JsonRoute)
 
+    @router.post("", response_model=AddResult, responses=declare(400, 404, 409, 503),
+                 summary="Add or update documents (upsert by id); one transaction per request")
+    def add_documents(body: req.DocumentsAdd, coll: CollectionDep) -> dict:
+        docs = body.documents
+        ids = [d.id for d in docs] if any(d.id is not None for d in docs) else None
+        res = coll.add([d.text for d in docs], ids=ids, metadata=[d.metadata for d in docs], batch_size=len(docs))
+        return {"ids": res.ids, **res.to_dict()}
 
-@router.post("/get", summary="Documents by id (those that exist, in the order asked)")
-def get_documents(body: GetBody, coll: CollectionDep, settings: SettingsDep) -> dict:
-    check_count(len(body.ids), settings.max_batch, "ids")
-    docs = coll.get(body.ids, include_vectors="vector" in body.include)
-    found = {d.id for d in docs}
-    return {"documents": [_doc(d, body.include) for d in docs], "missing": [i for i in body.ids if i not in found]}
+    @router.post("/get", response_model=DocumentsOut, responses=ERRORS,
+                 summary="Documents by id (those that exist, in the order asked)")
+    def get_documents(body: req.GetBody, coll: CollectionDep) -> JSONResponse:
+        docs = coll.get(body.ids, include=body.include)
+        found = {d.id for d in docs}
+        return JSONResponse({"documents": [d.to_dict(body.include) for d in docs],
+                             "missing": [i for i in body.ids if i not in found]})
 
+    @router.get("/{doc_id}", response_model=DocumentOut, responses=ERRORS, summary="One document")
+    def get_document(doc_id: DocId, coll: CollectionDep) -> JSONResponse:
+        docs = coll.get([doc_id])
+        if not docs:
+            raise ApiError(404, f"doc_id: no document {doc_id!r} in collection {coll.name!r}", "document_not_found",
+                           "doc_id")
+        return JSONResponse(docs[0].to_dict())
 
-@router.get("/{doc_id}", summary="One document")
-def get_document(doc_id: DocId, coll: CollectionDep) -> dict:
-    docs = coll.get([doc_id])
-    if not docs:
-        raise NotFound(f"doc_id: no document {doc_id!r} in collection {coll.name!r}", argument="doc_id")
-    return _doc(docs[0], ["text", "metadata"])
+    @router.post("/delete", response_model=DocumentsDeleted, responses=ERRORS,
+                 summary="Delete documents by id; ids that do not exist are ignored")
+    def delete_documents(body: req.IdsBody, coll: CollectionDep) -> dict:
+        return {"deleted": coll.delete(body.ids)}
 
-
-@router.post("/delete", summary="Delete documents by id; ids that do not exist are ignored")
-def delete_documents(body: IdsBody, coll: CollectionDep, settings: SettingsDep) -> dict:
-    check_count(len(body.ids), settings.max_batch, "ids")
-    return {"deleted": coll.delete(body.ids)}
+    return router

@@ -100,7 +100,7 @@ def test_delete_and_drop(run):
     (("add", "--jsonl", "-"), '{"text": "x", "metadata": [1]}\n', "'metadata' must be a JSON object"),
     (("add", "--jsonl", "-"), 'not json\n', "line 1 is not valid JSON"),
     (("search",), None, "query: missing"),
-    (("search", "--vector", "[1, 2]"), None, "vectors: expected dimension 256, got 2"),
+    (("search", "--vector", "[1, 2]"), None, "vectors: expected finite vectors of dimension 256"),
     (("search", "--vector", "[[1], [1, 2]]"), None, "--vector: the vectors differ in length"),
     (("search", "x", "--vector", "[1]"), None, "--vector: give either a query or --vector"),
     (("ask", "x", "--max-new-tokens", "0"), None, "max_new_tokens: must be a positive integer"),

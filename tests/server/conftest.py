@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,3 +62,21 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+KEY = "test-key-123"
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    """Two `vecdb serve` processes (minilm, API key KEY) on one database, shared by the live-server tests."""
+    import vecdb
+
+    db = tmp_path_factory.mktemp("http") / "db"
+    vecdb.open(db).close()  # create the directory before two processes race for it
+    a, b = Server(db, KEY), Server(db, KEY)  # started together, waited for together
+    try:
+        yield db, a.wait(), b.wait()
+    finally:
+        a.stop()
+        b.stop()

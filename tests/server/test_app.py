@@ -39,7 +39,9 @@ def test_auth(client):
                              ("GET", "/openapi.json"), ("GET", "/no/such/path")):
             r = client.request(method, path, json={"input": "x", "model": "minilm"})
             assert r.status_code == 401, (headers, path)
-            assert r.json()["error"]["type"] == "unauthorized"
+            err = r.json()["error"]
+            assert err["type"] == "authentication_error", err
+            assert err["code"] == ("missing_api_key" if not headers else "invalid_api_key"), err
         assert client.get("/health").status_code == 200
     client.headers.update(AUTH)
     assert client.get("/v1/collections").status_code == 200
@@ -50,7 +52,9 @@ BAD = [
     ("post", "/v1/collections", {"name": "a/b"}, 400, "name"),
     ("post", "/v1/collections", {"name": "docs"}, 409, "name"),
     ("post", "/v1/collections", {"name": "new", "model": "/etc/passwd"}, 404, "model"),
-    ("post", "/v1/collections", {"name": "new", "pooling": "nope"}, 400, "pooling"),
+    ("post", "/v1/collections", {"name": "new", "pooling": "nope"}, 422, "pooling"),
+    ("post", "/v1/collections", {"name": "new", "exist_ok": "yes"}, 422, "exist_ok"),
+    ("post", "/v1/collections", {"name": "abc\n"}, 400, "name"),
     ("get", "/v1/collections/a..b", None, 400, "name"),
     ("get", "/v1/collections/.hidden", None, 400, "name"),
     ("get", "/v1/collections/nope", None, 404, "collection"),
@@ -61,9 +65,9 @@ BAD = [
      400, "ids"),
     ("post", "/v1/collections/docs/documents", {"documents": [{"id": "c", "text": "x", "metadata": {"v": [1, {"z": None}]}},
                                                               {"id": "d", "text": 5}]}, 422, "documents"),
-    ("post", "/v1/collections/docs/documents", {"documents": [{"id": f"x{i}", "text": "t"} for i in range(5)]}, 400,
+    ("post", "/v1/collections/docs/documents", {"documents": [{"id": f"x{i}", "text": "t"} for i in range(5)]}, 422,
      "documents"),
-    ("post", "/v1/collections/docs/documents", {"documents": [{"id": "c", "text": "y" * 2001}]}, 400, "documents.text"),
+    ("post", "/v1/collections/docs/documents", {"documents": [{"id": "c", "text": "y" * 2001}]}, 422, "documents"),
     ("post", "/v1/collections/docs/documents", b'{"documents": [{"id": "c", "text": "\\ud800"}]}', 422,
      "documents[0].text"),
     ("post", "/v1/collections/docs/documents", {"docs": []}, 422, "documents"),
@@ -72,17 +76,23 @@ BAD = [
     ("post", "/v1/collections/nope/documents", {"documents": [{"id": "c", "text": "ok"}]}, 404, "collection"),
     ("post", "/v1/collections/docs/documents/delete", {"ids": []}, 422, "ids"),
     ("post", "/v1/collections/docs/documents/delete", {"ids": ["a", "a"]}, 400, "ids"),
-    ("post", "/v1/collections/docs/documents/delete", {"ids": ["a", ""]}, 400, "ids"),
+    ("post", "/v1/collections/docs/documents/delete", {"ids": ["a", ""]}, 422, "ids"),
+    ("post", "/v1/collections/docs/documents/delete", {"ids": ["a", " "]}, 400, "ids"),
     ("post", "/v1/collections/docs/search", {"query": "x", "queries": ["y"]}, 422, "body"),
     ("post", "/v1/collections/docs/search", {"query": "x", "k": 0}, 422, "k"),
-    ("post", "/v1/collections/docs/search", {"query": "x", "k": 51}, 400, "k"),
+    ("post", "/v1/collections/docs/search", {"query": "x", "k": 51}, 422, "k"),
+    ("post", "/v1/collections/docs/search", {"query": "x", "k": "5"}, 422, "k"),
+    ("post", "/v1/collections/docs/search", {"query": "x", "where": {"a..b": 1}}, 400, "where"),
     ("post", "/v1/collections/docs/search", {"query": "  "}, 400, "query"),
     ("post", "/v1/collections/docs/search", {"query": "x", "where": {"year": {"$regex": "1"}}}, 400, "where"),
     ("post", "/v1/collections/docs/search", {"query": "x", "include": ["secrets"]}, 422, "include"),
-    ("post", "/v1/embeddings", {"input": [], "model": "minilm"}, 400, "input"),
-    ("post", "/v1/embeddings", {"input": [1, 2], "model": "minilm"}, 422, "input"),
+    ("post", "/v1/embeddings", {"input": [], "model": "minilm"}, 422, "input"),
+    ("post", "/v1/embeddings", {"input": [1, "a"], "model": "minilm"}, 422, "input"),
+    ("post", "/v1/embeddings", {"input": [[101, 30522]], "model": "minilm"}, 400, "input"),
+    ("post", "/v1/embeddings", {"input": [" "], "model": "minilm"}, 400, "input"),
+    ("post", "/v1/embeddings", {"input": [[1, -1]], "model": "minilm"}, 422, "input"),
     ("post", "/v1/embeddings", {"input": "x", "model": "../../etc"}, 404, "model"),
-    ("post", "/v1/embeddings", {"input": "x", "model": "minilm", "dimensions": 385}, 400, "dimensions"),
+    ("post", "/v1/embeddings", {"input": "x", "model": "minilm", "dimensions": 385}, 422, "dimensions"),
     ("post", "/v1/embeddings", {"input": "x", "model": "minilm", "encoding_format": "int8"}, 422, "encoding_format"),
 ]
 

@@ -64,3 +64,26 @@ def test_closed_batcher_refuses(minilm):
     b.close()
     with pytest.raises(RuntimeError):
         b.submit(minilm, ["x"])
+
+
+def test_counting_untruncated_while_the_batcher_tokenises(minilm):
+    """The server counts an input's full tokens on the event loop while the batcher's thread tokenises
+    (cut to max_length) for the model: neither may see the other's truncation setting."""
+    import threading
+
+    long = ["word " * 600] * 32
+    full, cut = minilm.count_tokens(long[:1], truncate=False)[0], minilm.spec.max_length
+    wrong: list = []
+
+    def count(truncate: bool, want: int):
+        for _ in range(20):
+            got = set(minilm.count_tokens(long, truncate=truncate))
+            if got != {want}:
+                wrong.append((truncate, got))
+
+    threads = [threading.Thread(target=count, args=(t, full if not t else cut)) for t in (False, True, False, True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert full > cut and not wrong, wrong[:3]

@@ -1,49 +1,14 @@
-"""Real uvicorn servers in subprocesses: the openai client, and two servers writing one database at once."""
+"""Two real uvicorn servers in subprocesses writing and searching one database at once."""
 import random
 import threading
 
-import numpy as np
-import openai
 import pytest
 
 import vecdb
 
 from .conftest import Server
 
-KEY = "test-key-123"
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    db = tmp_path_factory.mktemp("http") / "db"
-    vecdb.open(db).close()  # create the directory before two processes race for it
-    a, b = Server(db, KEY), Server(db, KEY)  # started together, waited for together
-    try:
-        yield db, a.wait(), b.wait()
-    finally:
-        a.stop()
-        b.stop()
-
-
-def test_openai_client_gets_the_library_embeddings(servers, minilm):
-    _, a, _ = servers
-    client = openai.OpenAI(base_url=a.url + "/v1", api_key=KEY, max_retries=0)
-    texts = ["The Eiffel Tower is in Paris", "Bananas are yellow", "a third, longer text about rivers and oceans"]
-    direct = minilm.embed_documents(texts)
-    res = client.embeddings.create(model="minilm", input=texts)  # the client asks for base64 by default
-    got = np.array([d.embedding for d in sorted(res.data, key=lambda d: d.index)], dtype=np.float32)
-    assert np.allclose(got, direct, atol=1e-6)
-    assert res.usage.prompt_tokens == res.usage.total_tokens == sum(minilm.count_tokens(texts))
-    one = client.embeddings.create(model="minilm", input=texts[0], encoding_format="float", dimensions=32)
-    v = np.array(one.data[0].embedding)
-    assert v.shape == (32,) and np.isclose(np.linalg.norm(v), 1, atol=1e-5)
-    assert np.allclose(v, direct[0, :32] / np.linalg.norm(direct[0, :32]), atol=1e-5)
-    with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=a.url + "/v1", api_key="wrong", max_retries=0).embeddings.create(
-            model="minilm", input="x")
-    with pytest.raises(openai.NotFoundError):
-        client.embeddings.create(model="no-such-model", input="x")
 
 
 def test_two_servers_write_and_read_at_once(servers):

@@ -33,10 +33,11 @@ def test_context(client):
     alias = client.post("/collections/docs/context", json={"question": "Where is the Eiffel Tower?", "k": 1,
                                                            "max_tokens": 100, "hybrid": True})
     assert alias.status_code == 200 and alias.json() == r.json()
-    for body, param in [({"question": " "}, "question"), ({"question": "x", "k": 0}, "k"),
-                        ({"question": "x", "max_tokens": 1}, "max_tokens")]:
+    for body, status, param in [({"question": " "}, 400, "question"), ({"question": "x", "k": 0}, 422, "k"),
+                                ({"question": "x", "max_tokens": 1}, 400, "max_tokens"),
+                                ({"question": "x", "mmr": 2}, 422, "mmr")]:
         r = client.post("/v1/collections/docs/context", json=body)
-        assert r.status_code == 400 and r.json()["error"]["param"] == param
+        assert r.status_code == status and r.json()["error"]["param"] == param, r.text
 
 
 def test_ask_streams_sse(client):

@@ -293,21 +293,17 @@ def main(ready_fd: int | None = None) -> int:
     return 0
 
 
-def detach_and_run(ready_fd: int) -> None:
+def detach_and_run(ready_fd: int) -> int:
     """Fork so that the process the CLI started exits at once (no zombie, no terminal), then serve."""
     if os.fork() > 0:
-        os._exit(0)
+        return 0  # nothing is loaded or buffered yet: this copy just ends
     os.chdir("/")
     try:
-        code = main(ready_fd)
+        return main(ready_fd)
     except BaseException:
         log(traceback.format_exc().rstrip())
-        code = 1
-    os._exit(code)
+        return 1
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
-        detach_and_run(int(sys.argv[1]))
-    else:
-        sys.exit(main())
+    sys.exit(detach_and_run(int(sys.argv[1])) if len(sys.argv) > 1 else main())

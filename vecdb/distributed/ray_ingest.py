@@ -19,10 +19,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..collection import content_hash
 from ..errors import InvalidArgument
-from ..store import dumps_metadata
-from ..transfer import stored
+from ..records import content_hash, dumps_metadata
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
 
@@ -199,10 +197,10 @@ def ingest(coll, paths: Sequence[str | Path] | None = None, *, items: Iterable[d
         res.failed += len(bad)
         res.errors += [f"{i}: {e}" for i, e in zip(bad["id"], bad["error"])][:5 - len(res.errors)]
         good = b[b["error"] == ""]
-        have = stored(coll, list(good["id"]))
-        meta_only = [r for r in good.itertuples() if r.id in have and have[r.id][0] == r.hash]
+        have = coll.lookup(list(good["id"])) if len(good) else {}
+        meta_only = [r for r in good.itertuples() if r.id in have and have[r.id].content_hash == r.hash]
         skip.update(r.id for r in meta_only)
-        changed = [r for r in meta_only if have[r.id][1] != r.metadata]
+        changed = [r for r in meta_only if have[r.id].metadata != r.metadata]
         res.skipped += len(meta_only) - len(changed)
         if changed:
             coll.add([r.text for r in changed], ids=[r.id for r in changed],
@@ -212,7 +210,7 @@ def ingest(coll, paths: Sequence[str | Path] | None = None, *, items: Iterable[d
             progress(len(b) - len(good) + len(meta_only))
 
     # Pass 2: embed what is left on the actor pool, write in batches as results stream back.
-    pooler = coll.db.pooler_dir(coll.spec.pooling_weights_hash)
+    pooler = coll.db.pooler_path(coll.spec)
     todo = prepared.filter(lambda r: r["error"] == "" and r["id"] not in skip).materialize()
     if todo.count() == 0:
         res.seconds = time.perf_counter() - t0
@@ -222,7 +220,7 @@ def ingest(coll, paths: Sequence[str | Path] | None = None, *, items: Iterable[d
         compute=ray.data.ActorPoolStrategy(size=min(concurrency, todo.num_blocks() or 1)),
         num_gpus=1 if gpus else 0, num_cpus=num_cpus,
         fn_constructor_kwargs=dict(spec_json=coll.spec.to_json(), device="cuda" if gpus else None,
-                                   pooler_path=str(pooler) if pooler else None))
+                                   pooler_path=pooler))
     for b in embedded.iter_batches(batch_size=batch_size, batch_format="pandas"):
         b = _clean(b)
         bad = b[b["error"] != ""]

@@ -31,6 +31,16 @@ def load_embedder(options: EmbedderOptions | None = None, *, device: str | None 
         return emb
 
 
+def known_dim(model: str) -> int | None:
+    """The vector dimension of a preset or of the fake model `hash`, known without loading it; None otherwise."""
+    if model == "hash":
+        from .hashed import DIM
+
+        return DIM
+    preset = PRESETS.get(model)
+    return preset.dim if preset is not None else None
+
+
 def embedder_for_spec(spec: EmbeddingSpec, device: str | None = None, pooler_path: str | None = None) -> Embedder:
     return load_embedder(EmbedderOptions.from_spec(spec, pooler_path), device=device)
 
@@ -44,4 +54,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["Embedder", "EmbedderOptions", "HFEmbedder", "Pooling", "PRESETS", "Preset", "DEFAULT_MODEL",
-           "load_embedder", "embedder_for_spec", "resolve"]
+           "load_embedder", "embedder_for_spec", "known_dim", "resolve"]

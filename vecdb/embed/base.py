@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..errors import Unsupported
 from ..spec import EmbeddingSpec
 
 Progress = Callable[[int], None]  # called with the number of texts just finished
@@ -27,5 +28,19 @@ class Embedder(ABC):
         """Embed queries with the spec's instruction template. Returns (n, dim) float32."""
 
     @abstractmethod
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Tokens each text takes after truncation (special tokens included)."""
+    def count_tokens(self, texts: Sequence[str], *, truncate: bool = True) -> list[int]:
+        """Tokens each text takes (special tokens included): after truncation to spec.max_length,
+        or with truncate=False as many as the whole text needs (more than max_length: it would be cut)."""
+
+    # Token-id input (the OpenAI embeddings API's lists of ints): ids in the model's own vocabulary,
+    # the tokens of a text without special tokens; the model's special tokens are added as for text.
+    vocab_size: int | None = None  # ids must be below it; None: this embedder takes no token ids
+
+    def count_token_ids(self, ids: Sequence[Sequence[int]], *, truncate: bool = True) -> list[int]:
+        """Like count_tokens, for token-id input."""
+        raise Unsupported(f"input: model {self.spec.model!r} does not take token ids; send text", argument="input")
+
+    def embed_token_ids(self, ids: Sequence[Sequence[int]], kind: str = "document") -> np.ndarray:
+        """Embed token-id input (cut to spec.max_length). Returns (n, dim) float32; an id outside the
+        vocabulary raises InvalidArgument."""
+        raise Unsupported(f"input: model {self.spec.model!r} does not take token ids; send text", argument="input")

@@ -10,11 +10,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import InvalidArgument, Unsupported
 from ..spec import EmbeddingSpec
 from .base import Embedder, Progress
 
 WORD = re.compile(r"\w+", re.UNICODE)
 DIM = 256
+VOCAB = 2 ** 31  # token ids: a word's id is its hash bucket below this (0-2 are special)
 
 
 class WordTokenizer:
@@ -27,7 +29,7 @@ class WordTokenizer:
             parts = [self(t, add_special_tokens, return_offsets_mapping) for t in text]
             return {key: [p[key] for p in parts] for key in parts[0]} if parts else {"input_ids": []}
         spans = [(m.start(), m.end()) for m in WORD.finditer(text)]
-        ids = [_bucket(text[s:e].lower()) + 3 for s, e in spans]
+        ids = [_bucket(text[s:e].lower()) % (VOCAB - 3) + 3 for s, e in spans]
         if add_special_tokens:
             ids, spans = [self.bos, *ids, self.eos], [(0, 0), *spans, (0, 0)]
         out = {"input_ids": ids}
@@ -48,7 +50,9 @@ class HashEmbedder(Embedder):
                                   document_template=document_template)
 
     def _vector(self, text: str) -> np.ndarray:
-        words = [w.lower() for w in WORD.findall(text)][: self.spec.max_length - 2]
+        return self._features([w.lower() for w in WORD.findall(text)][: self.spec.max_length - 2])
+
+    def _features(self, words: list[str]) -> np.ndarray:
         v = np.zeros(DIM, dtype=np.float32)
         for feat in words + [a + " " + b for a, b in zip(words, words[1:])]:
             h = _bucket(feat)
@@ -71,5 +75,29 @@ class HashEmbedder(Embedder):
             return np.zeros((0, DIM), np.float32)
         return np.stack([self._vector(self.spec.format_query(q, task)) for q in queries])
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [min(len(WORD.findall(t)) + 2, self.spec.max_length) for t in texts]
+    def count_tokens(self, texts: Sequence[str], *, truncate: bool = True) -> list[int]:
+        return self._cut([len(WORD.findall(t)) + 2 for t in texts], truncate)
+
+    def _cut(self, counts: list[int], truncate: bool) -> list[int]:
+        return [min(n, self.spec.max_length) for n in counts] if truncate else counts
+
+    # Token ids: each id is a feature of its own (a text's ids do not give the text's vector: the
+    # vector is built from words, and a word's id is only a bucket of it).
+    vocab_size = VOCAB
+
+    def count_token_ids(self, ids: Sequence[Sequence[int]], *, truncate: bool = True) -> list[int]:
+        return self._cut([len(x) + 2 for x in ids], truncate)
+
+    def embed_token_ids(self, ids: Sequence[Sequence[int]], kind: str = "document") -> np.ndarray:
+        template = self.spec.query_template if kind == "query" else self.spec.document_template
+        if template not in ("{query}", "{text}"):
+            raise Unsupported(f"input: model 'hash' wraps each {kind} in a template ({template!r}), which token "
+                              "ids cannot carry; send text", argument="input")
+        for i, row in enumerate(ids):
+            for j, t in enumerate(row):
+                if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < VOCAB:
+                    raise InvalidArgument(f"input[{i}][{j}]: token id {t!r} is outside the vocabulary of model "
+                                          f"'hash' (ids 0 to {VOCAB - 1})", argument="input")
+        if not ids:
+            return np.zeros((0, DIM), np.float32)
+        return np.stack([self._features([f"#{t}" for t in row][: self.spec.max_length - 2]) for row in ids])

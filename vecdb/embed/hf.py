@@ -1,17 +1,18 @@
 """Transformer embedder: any HF encoder or decoder, pooled into one vector per text."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from contextlib import contextmanager
 
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, Unsupported
 from ..spec import EmbeddingSpec
 from . import batching, trainable
 from .base import Embedder, Progress
@@ -136,6 +137,9 @@ class HFEmbedder(Embedder):
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 8192)
         self.max_batch = 512 if self.device.type == "cuda" else 128
         self._lock = threading.Lock()
+        self._around: tuple[list[int], list[int]] | None = None
+        self._plain = None  # see _untruncating
+        self._tok_lock = threading.Lock()
 
     def _pooler(self, pooling: Pooling, hidden: int, resolved: ResolvedModel, options: EmbedderOptions):
         if not pooling.trainable:
@@ -152,6 +156,10 @@ class HFEmbedder(Embedder):
         return pooler.to(self.device).eval()
 
     # ---- tokenisation -------------------------------------------------
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids as the model sees them (special tokens, truncation and the EOS rule applied)."""
+        return self._tokenize(texts)
+
     def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         limit = self.spec.max_length - (1 if self.spec.append_eos else 0)
         ids = self.tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=limit,
@@ -160,8 +168,70 @@ class HFEmbedder(Embedder):
             ids = [x if x and x[-1] == self.eos_id else x + [self.eos_id] for x in ids]
         return ids
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(x) for x in self._tokenize(texts)]
+    def count_tokens(self, texts: Sequence[str], *, truncate: bool = True) -> list[int]:
+        if truncate:
+            return [len(x) for x in self._tokenize(texts)]
+        ids = self._untruncating()(list(texts), add_special_tokens=True, truncation=False,
+                                   return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        eos = 1 if self.spec.append_eos else 0
+        return [len(x) + (eos if not x or x[-1] != self.eos_id else 0) for x in ids]
+
+    def _untruncating(self):
+        """A second tokenizer for calls without truncation. A fast tokenizer keeps its truncation setting
+        between calls; switching it on the shared one would race with tokenisation in other threads."""
+        with self._tok_lock:
+            if self._plain is None:
+                self._plain = copy.deepcopy(self.tokenizer)
+        return self._plain
+
+    # ---- token ids --------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokenizer)
+
+    def _special(self) -> tuple[list[int], list[int]]:
+        """The ids the tokenizer puts before and after a text's own tokens (e.g. [CLS] ... [SEP])."""
+        if self._around is None:
+            bare = self._untruncating()("a", add_special_tokens=False)["input_ids"]
+            full = self._untruncating()("a", add_special_tokens=True)["input_ids"]
+            at = next((i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare), 0)
+            self._around = (full[:at], full[at + len(bare):])
+        return self._around
+
+    def _wrap_ids(self, ids: Sequence[int], cut: bool = True) -> list[int]:
+        """Token ids as _tokenize would give them for the text they spell: special tokens, cut, EOS."""
+        before, after = self._special()
+        limit = self.spec.max_length - (1 if self.spec.append_eos else 0)
+        body = list(ids)[:max(limit - len(before) - len(after), 0)] if cut else list(ids)
+        out = before + body + after
+        if self.spec.append_eos and (not out or out[-1] != self.eos_id):
+            out.append(self.eos_id)
+        return out
+
+    def _check_ids(self, ids: Sequence[Sequence[int]], kind: str) -> None:
+        template = self.spec.query_template if kind == "query" else self.spec.document_template
+        if template not in ("{query}", "{text}"):
+            raise Unsupported(f"input: model {self.spec.model!r} wraps each {kind} in a template ({template!r}), "
+                              "which token ids cannot carry; send text", argument="input")
+        vocab = self.vocab_size
+        for i, row in enumerate(ids):
+            for j, t in enumerate(row):
+                if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab:
+                    raise InvalidArgument(f"input[{i}][{j}]: token id {t!r} is outside the vocabulary of model "
+                                          f"{self.spec.model!r} (ids 0 to {vocab - 1})", argument="input")
+
+    def count_token_ids(self, ids: Sequence[Sequence[int]], *, truncate: bool = True) -> list[int]:
+        return [len(self._wrap_ids(x, cut=truncate)) for x in ids]
+
+    def embed_token_ids(self, ids: Sequence[Sequence[int]], kind: str = "document") -> np.ndarray:
+        self._check_ids(ids, kind)
+        wrapped = [self._wrap_ids(x) for x in ids]
+
+        def produce() -> Iterator[tuple[np.ndarray, dict]]:
+            for idx in batching.plan([len(x) for x in wrapped], self.token_budget, self.max_batch):
+                yield idx, batching.pad([wrapped[i] for i in idx], self.pad_id, self.spec.padding_side == "left")
+
+        return self._run(len(wrapped), produce, None)
 
     def _prefix_tokens(self, formatted: Sequence[str], prefix_chars: Sequence[int]) -> list[int]:
         """How many leading tokens of each text fall inside its instruction prefix."""
@@ -221,9 +291,6 @@ class HFEmbedder(Embedder):
             return torch.cat([self._forward_safe(a), self._forward_safe(b)])
 
     def _embed(self, texts: Sequence[str], kind: str, task: str | None, progress: Progress | None) -> np.ndarray:
-        out = np.zeros((len(texts), self.spec.dim), dtype=np.float32)
-        if not len(texts):
-            return out
         window = 4096
 
         def produce() -> Iterator[tuple[np.ndarray, dict]]:
@@ -236,9 +303,17 @@ class HFEmbedder(Embedder):
                                                    self.spec.padding_side == "left",
                                                    [skip[i] for i in idx] if skip is not None else None)
 
+        return self._run(len(texts), produce, progress)
+
+    def _run(self, n: int, produce: Callable[[], Iterator[tuple[np.ndarray, dict]]],
+             progress: Progress | None) -> np.ndarray:
+        """Vectors for n inputs from the padded batches `produce` yields as (row indices, batch)."""
+        out = np.zeros((n, self.spec.dim), dtype=np.float32)
+        if not n:
+            return out
         with self._lock, torch.inference_mode():
             small = False
-            if len(texts) > self.max_batch:
+            if n > self.max_batch:
                 batches = batching.prefetch(produce(), depth=2)  # tokenise while the model runs
             else:  # few texts (a query): tokenise inline
                 batches = list(produce())

@@ -17,12 +17,12 @@ from ..filters import validate
 FIELD = "metadata"
 
 
-def _quote(s: str) -> str:
+def quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
 def _path(field: str) -> str:
-    return FIELD + "".join(f"[{_quote(part)}]" for part in field.split("."))
+    return FIELD + "".join(f"[{quote(part)}]" for part in field.split("."))
 
 
 def _literal(v: Any) -> str:
@@ -34,7 +34,7 @@ def _literal(v: Any) -> str:
         if not math.isfinite(v):
             raise ValueError("non-finite number")
         return json.dumps(v)
-    return _quote(str(v))
+    return quote(str(v))
 
 
 def compile_where(where: dict | None) -> str:
@@ -69,6 +69,11 @@ def _field(field: str, op: str, value: Any) -> str:
         return _eq_any(path, value)
     if op in ("$ne", "$nin"):
         values = [value] if op == "$ne" else value
-        return f"{FIELD} is null or not (exists {path}) or not ({_eq_any(path, values)})"
+        return f"not (exists {path}) or not ({_eq_any(path, values)})"
     sym = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}[op]
     return f"{path} {sym} {_literal(value)}"
+
+
+def id_filter(field: str, ids: list[str]) -> str:
+    """`field in [...]` over a VARCHAR field (ids quoted and escaped)."""
+    return f"{field} in [{', '.join(quote(i) for i in ids)}]"

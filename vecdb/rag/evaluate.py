@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .. import evaluate
-from .retrieve import bm25, rrf
+from .retrieve import rrf
 
 
 def retrieval_runs(coll, queries: dict[str, str], k: int = 100) -> dict[str, dict[str, dict[str, float]]]:
@@ -17,7 +17,7 @@ def retrieval_runs(coll, queries: dict[str, str], k: int = 100) -> dict[str, dic
     dense = coll.search_vectors(vecs, k=k)
     runs: dict[str, dict] = {"dense": {}, "bm25": {}, "hybrid": {}}
     for qid, d in zip(qids, dense):
-        s = bm25(coll, queries[qid], k)
+        s = coll.bm25(queries[qid], k)
         for name, hits in (("dense", d), ("bm25", s), ("hybrid", rrf([d, s])[:k])):
             run: dict[str, float] = {}
             for h in hits:

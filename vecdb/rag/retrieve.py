@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..collection import Hit, hit_from_row
+from ..records import Hit
 
 RRF_K = 60
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -17,20 +17,6 @@ def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression: any of the query's words (quoted, so no operator syntax leaks in)."""
     words = list(dict.fromkeys(w.lower() for w in WORD.findall(text)))
     return " OR ".join(f'"{w}"' for w in words) if words else None
-
-
-def bm25(coll, query: str, k: int, where: dict | None = None) -> list[Hit]:
-    match = fts_query(query)
-    if match is None:
-        return []
-    allowed = None
-    if where is not None:
-        allowed = set(coll.store.filter_row_ids(coll.id, where).tolist())
-    scored = coll.store.bm25(coll.id, match, k if allowed is None else max(k * 20, 1000))
-    if allowed is not None:
-        scored = [(r, s) for r, s in scored if r in allowed][:k]
-    rows = coll.store.rows(coll.id, [r for r, _ in scored])
-    return [hit_from_row(r, rows[r], s) for r, s in scored if r in rows]
 
 
 def rrf(rankings: Sequence[Sequence[Hit]], k0: int = RRF_K) -> list[Hit]:
@@ -63,14 +49,11 @@ def retrieve(coll, query: str, depth: int, *, where: dict | None = None, task: s
     dense = coll.search_vectors(qvec, k=depth, where=where)[0]
     if not hybrid:
         return dense, qvec[0]
-    return rrf([dense, bm25(coll, query, depth, where)])[:depth], qvec[0]
+    return rrf([dense, coll.bm25(query, depth, where)])[:depth], qvec[0]
 
 
 def search(coll, query: str, k: int, *, where: dict | None = None, task: str | None = None,
            hybrid: bool = False, group: bool = False) -> list[Hit]:
-    from .. import validate
-
-    validate.k(k)
     depth = max(k, 100) if hybrid else k
     total = coll.count()
     while True:

@@ -1,3 +1,3 @@
-from .store import BatchResult, CollectionRow, DocWrite, Store, dumps_metadata
+from .store import BatchResult, CollectionRow, Store
 
-__all__ = ["Store", "CollectionRow", "DocWrite", "BatchResult", "dumps_metadata"]
+__all__ = ["Store", "CollectionRow", "BatchResult"]

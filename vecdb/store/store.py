@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import CollectionExists, CollectionNotFound
 from ..filters import compile_where
+from ..records import DocWrite
 from . import migrations
 from .lock import WriteLock
 from .schema import collections as T_col
@@ -32,18 +32,6 @@ class CollectionRow:
     index_config: str
     last_seq: int
     created_at: str
-
-
-@dataclass
-class DocWrite:
-    doc_id: str
-    text: str
-    metadata: str | None      # JSON text
-    content_hash: str
-    vector: np.ndarray | None  # None: content unchanged, only metadata may change
-    parent_id: str | None = None   # chunks: the document they were cut from
-    span: tuple[int, int] | None = None
-    source: str | None = None
 
 
 @dataclass
@@ -272,15 +260,28 @@ class Store:
             return {r[0]: r[1] for r in conn.execute(q)}
 
     def get(self, cid: int, doc_ids: Sequence[str], with_vectors: bool = False) -> dict[str, tuple]:
-        """{doc_id: (text, metadata_json, vector|None)}."""
-        cols = [T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata] + ([T_doc.c.vector] if with_vectors else [])
-        q = select(*cols).where(T_doc.c.collection_id == cid, T_doc.c.doc_id.in_(bindparam("ids", expanding=True)))
+        """{doc_id: ROW} where ROW is (doc_id, text, metadata_json, parent_id, span_start, span_end, source,
+        vector|None)."""
+        q = select(*_row_cols(with_vectors)).where(T_doc.c.collection_id == cid,
+                                                   T_doc.c.doc_id.in_(bindparam("ids", expanding=True)))
         out = {}
         with self.read() as conn:
             for chunk in _chunks(list(doc_ids), 900):
                 for r in conn.execute(q, {"ids": chunk}):
-                    out[r[0]] = (r[1], r[2], np.frombuffer(r[3], dtype="<f4") if with_vectors else None)
+                    out[r[0]] = _row(r, with_vectors)
         return out
+
+    def page(self, cid: int, where: dict | None, limit: int | None, offset: int,
+             with_vectors: bool = False) -> list[tuple]:
+        """ROWs (as get()) matching `where`, in insertion (row id) order."""
+        q = select(*_row_cols(with_vectors)).where(T_doc.c.collection_id == cid,
+                                                   compile_where(where, T_doc.c.metadata)).order_by(T_doc.c.row_id)
+        if limit is not None:
+            q = q.limit(limit)
+        if offset:
+            q = q.offset(offset) if limit is not None else q.limit(-1).offset(offset)
+        with self.read() as conn:
+            return [_row(r, with_vectors) for r in conn.execute(q)]
 
     def rows(self, cid: int, row_ids: Sequence[int]) -> dict[int, tuple]:
         """{row_id: (doc_id, text, metadata_json, parent_id, span_start, span_end, source)}."""
@@ -319,17 +320,12 @@ class Store:
             if not sent:
                 yield last, removed, np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
 
-    def iter_documents(self, cid: int, chunk: int = 1000, with_vectors: bool = True,
-                       with_chunks: bool = False) -> Iterator[list[tuple]]:
-        """Chunks of (doc_id, text, metadata_json, content_hash, vector) in row order; `with_chunks`
-        appends (parent_id, span_start, span_end, source)."""
-        cols = [T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata, T_doc.c.content_hash]
-        cols += [T_doc.c.vector] if with_vectors else []
-        cols += [T_doc.c.parent_id, T_doc.c.span_start, T_doc.c.span_end, T_doc.c.source] if with_chunks else []
-        q = select(*cols).where(T_doc.c.collection_id == cid).order_by(T_doc.c.row_id)
+    def iter_documents(self, cid: int, chunk: int = 1000, with_vectors: bool = True) -> Iterator[list[tuple]]:
+        """Lists of ROWs (as get()) in row order, from one snapshot."""
+        q = select(*_row_cols(with_vectors)).where(T_doc.c.collection_id == cid).order_by(T_doc.c.row_id)
         with self.read() as conn:
             for part in conn.execution_options(yield_per=chunk).execute(q).partitions(chunk):
-                yield [tuple(r) for r in part]
+                yield [_row(r, with_vectors) for r in part]
 
     def iter_row_ids(self, cid: int, chunk: int = 100_000) -> Iterator[list[int]]:
         q = select(T_doc.c.row_id).where(T_doc.c.collection_id == cid)
@@ -343,6 +339,15 @@ class Store:
             p = self.directory / (DB_FILE + suffix)
             out[p.name] = p.stat().st_size if p.exists() else 0
         return out
+
+
+def _row_cols(with_vectors: bool) -> list:
+    return [T_doc.c.doc_id, T_doc.c.text, T_doc.c.metadata, T_doc.c.parent_id, T_doc.c.span_start, T_doc.c.span_end,
+            T_doc.c.source] + ([T_doc.c.vector] if with_vectors else [])
+
+
+def _row(r, with_vectors: bool) -> tuple:
+    return (*r[:7], np.frombuffer(r[7], dtype="<f4") if with_vectors else None)
 
 
 def _on_connect(dbapi_conn, _record) -> None:
@@ -363,6 +368,3 @@ def _chunks(items: list, n: int) -> Iterator[list]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
 
-
-def dumps_metadata(meta: dict | None) -> str | None:
-    return None if meta is None else json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

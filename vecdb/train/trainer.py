@@ -171,7 +171,7 @@ class Trainer:
 
         if not formatted:
             texts = [self.emb.spec.format_document(t) for t in texts]
-        ids = self.emb._tokenize(list(texts))
+        ids = self.emb.tokenize(list(texts))
         b = batching.pad(ids, self.emb.pad_id, self.emb.spec.padding_side == "left")
         with torch.autocast(self.emb.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return self.emb.forward(b).float()
