@@ -181,8 +181,11 @@ def alive(pid: int) -> bool:
 
 
 def kill(pid: int) -> None:
-    """SIGTERM a worker that did not stop when asked (used by tests' clean-up)."""
+    """SIGTERM a worker that did not stop when asked (tests' clean-up); only if `pid` is a vecdb worker."""
     try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"vecdb.daemon.server" not in f.read():
+                return
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+    except OSError:  # gone already
         pass

@@ -289,6 +289,7 @@ def main(ready_fd: int | None = None) -> int:
     try:
         worker.serve()
     finally:
+        os.ftruncate(lock, 0)  # no pid left behind for a process that no longer exists
         os.close(lock)
     return 0
 
