@@ -32,8 +32,8 @@ def context(
 ) -> None:
     """Numbered passages for a prompt, with their sources and spans, within a token budget."""
     filt = parse_json_object(where, "--where")
-    ctx = run("context", db, collection=collection, question=question, k=k, max_tokens=max_tokens, mmr=mmr,
-              hybrid=hybrid, dedupe=dedupe, where=filt)
+    ctx = run("context", db, create=False, collection=collection, question=question, k=k, max_tokens=max_tokens,
+              mmr=mmr, hybrid=hybrid, dedupe=dedupe, where=filt)
     emit(ctx["passages"], fmt, ["citation", "document_id", "source", "span", "score", "tokens", "text"], as_object=ctx)
 
 
@@ -69,9 +69,10 @@ def ask(
             sys.stdout.write(event["text"])
             sys.stdout.flush()
 
-    done = run("ask", db, on_event, collection=collection, question=question, k=k, max_tokens=max_tokens, mmr=mmr,
-               hybrid=hybrid, dedupe=dedupe, where=filt, template=template, api_base=api_base, api_key=api_key,
-               model=model, max_new_tokens=max_new_tokens, temperature=temperature, timeout=timeout)
+    done = run("ask", db, on_event, create=False, collection=collection, question=question, k=k,
+               max_tokens=max_tokens, mmr=mmr, hybrid=hybrid, dedupe=dedupe, where=filt, template=template,
+               api_base=api_base, api_key=api_key, model=model, max_new_tokens=max_new_tokens,
+               temperature=temperature, timeout=timeout)
     if fmt == Format.json:
         out = {"question": question, "answer": done["answer"], "raw_answer": done["raw_answer"],
                "citations": done["citations"], "invalid_citations": done["invalid_citations"],

@@ -19,19 +19,20 @@ settings = Settings()
 
 
 def run(op: str, db: str | Path | None, emit: Callable[[dict], None] | None = None, *, warm: bool = True,
-        **args) -> Any:
-    """vecdb.daemon.ops.<op>(database, emit, **args); `warm=False` always runs it here."""
+        create: bool = True, **args) -> Any:
+    """vecdb.daemon.ops.<op>(database, emit, **args); `warm=False` always runs it here; `create=False`
+    (read commands) makes a path without a database an error instead of a new database."""
     emit = emit or (lambda event: None)
     path = worker_path(db) if warm else None
     if path is not None:
         from vecdb.daemon import client
 
-        result = client.call(op, path, args, emit)
+        result = client.call(op, path, args, emit, create=create)
         if result is not client.UNAVAILABLE:
             return result
     from vecdb.daemon.ops import OPS
 
-    with open_db(db) as database:
+    with open_db(db, create=create) as database:
         return OPS[op](database, emit, **args)
 
 

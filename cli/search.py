@@ -39,7 +39,8 @@ def search(
                                   "--group-by-document)", argument="--vector")
         vectors = parse_vectors(vector)
         queries = [f"vector {i + 1}" for i in range(len(vectors))]
-        results = run("search_vectors", db, warm=False, collection=collection, vectors=vectors, k=k, where=filt)
+        results = run("search_vectors", db, warm=False, create=False, collection=collection, vectors=vectors, k=k,
+                      where=filt)
     else:
         if query is None:
             raise InvalidArgument("query: missing; give a query, '-' to read queries from stdin, or --vector",
@@ -47,7 +48,7 @@ def search(
         queries = [q for q in read_stdin_text("query").splitlines() if q.strip()] if query == "-" else [query]
         if not queries:
             raise InvalidArgument("query: no queries on standard input", argument="query")
-        results = run("search", db, collection=collection, queries=queries, k=k, where=filt, task=task,
+        results = run("search", db, create=False, collection=collection, queries=queries, k=k, where=filt, task=task,
                       hybrid=hybrid, group_by_document=group_by_document, model=model, pooling=pooling)
     if len(queries) == 1:
         rows = results[0]

@@ -8,8 +8,8 @@ import importlib
 import os
 from typing import TYPE_CHECKING
 
-from .errors import (CollectionExists, CollectionNotFound, InvalidArgument, InvalidFilter, ModelNotAvailable,
-                     NotFound, SpecMismatch, StorageError, Unsupported, VecdbError)
+from .errors import (CollectionExists, CollectionNotFound, InvalidArgument, InvalidFilter, LimitExceeded,
+                     ModelNotAvailable, NotFound, SpecMismatch, StorageError, Unsupported, VecdbError)
 
 if TYPE_CHECKING:
     from .database import Database
@@ -47,5 +47,5 @@ def open(path: str | os.PathLike, device: str | None = None, backend: str | None
 
 __all__ = ["open", "Database", "Collection", "Hit", "Document", "AddResult", "EmbeddingSpec", "Embedder",
            "EmbedderOptions", "Pooling", "PRESETS", "DEFAULT_MODEL", "load_embedder", "VecdbError",
-           "InvalidArgument", "InvalidFilter", "NotFound", "CollectionNotFound", "CollectionExists",
+           "InvalidArgument", "InvalidFilter", "LimitExceeded", "NotFound", "CollectionNotFound", "CollectionExists",
            "ModelNotAvailable", "SpecMismatch", "StorageError", "Unsupported"]

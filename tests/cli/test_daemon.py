@@ -147,3 +147,12 @@ def test_unusable_socket_folder_falls_back_to_in_process(daemon, tmp_path):
     daemon("add", "--model", "hash", "still works", env={"VECDB_DAEMON_DIR": str(bad)})
     out = daemon("search", "works", "-f", "json", env={"VECDB_DAEMON_DIR": str(bad)}).stdout
     assert json.loads(out)[0]["text"] == "still works"
+
+
+def test_read_commands_through_the_worker_create_no_database(daemon, tmp_path):
+    daemon("add", "--model", "hash", "one doc", "--db", str(tmp_path / "other"))  # a worker is up
+    missing = tmp_path / "missing"
+    warm = daemon("search", "doc", "--db", str(missing), check=False)
+    cold = daemon("--no-daemon", "search", "doc", "--db", str(missing), check=False)
+    assert warm.returncode == cold.returncode == 1 and warm.stderr == cold.stderr
+    assert warm.stderr.startswith("error: db: no database at") and not missing.exists()

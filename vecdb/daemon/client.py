@@ -21,13 +21,15 @@ START_TIMEOUT_S = 30.0
 LOG_MAX_BYTES = 1 << 20
 
 
-def call(op: str, db: str, args: dict, emit: Callable[[dict], None]) -> Any:
-    """Run vecdb.daemon.ops.<op>(database at `db`, emit, **args) in the worker."""
+def call(op: str, db: str, args: dict, emit: Callable[[dict], None], create: bool = True) -> Any:
+    """Run vecdb.daemon.ops.<op>(database at `db`, emit, **args) in the worker; with create=False a
+    folder without a database is an error there, as in vecdb.open(create=False)."""
     try:
         paths = protocol.paths()
     except OSError:
         return UNAVAILABLE
-    request = {"op": op, "fingerprint": protocol.fingerprint(), "db": db, "cwd": os.getcwd(), "args": args}
+    request = {"op": op, "fingerprint": protocol.fingerprint(), "db": db, "create": create, "cwd": os.getcwd(),
+               "args": args}
     for _ in range(2):  # a second try after a stale worker made way
         conn = connect(paths) or start(paths)
         if conn is None:
@@ -79,6 +81,8 @@ def rebuild(error: dict) -> Exception:
         cls = errors.VecdbError
     e = cls.__new__(cls)
     errors.VecdbError.__init__(e, error.get("message", ""), argument=error.get("argument"))
+    for key, value in (error.get("attrs") or {}).items():  # LimitExceeded.limit, SpecMismatch.diffs, ...
+        setattr(e, key, value)
     return e
 
 

@@ -9,6 +9,7 @@ is reopened."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -31,7 +32,7 @@ class Databases:
     def __init__(self):
         self.open: OrderedDict[str, tuple] = OrderedDict()
 
-    def get(self, path: str):
+    def get(self, path: str, create: bool = True):
         import vecdb
         from vecdb.store.store import DB_FILE
 
@@ -44,7 +45,7 @@ class Databases:
                 return db
             db.close(save=False)  # our index caches describe the old file, not this one
             os.close(fd)
-        db = vecdb.open(path)
+        db = vecdb.open(path, create=create)
         fd = os.open(file, os.O_RDONLY)  # held open, so the inode cannot be reused while we compare
         self.open[path] = (db, fd, file)
         while len(self.open) > MAX_DATABASES:
@@ -173,11 +174,13 @@ class Worker:
         try:
             if op not in OPS:
                 raise VecdbError(f"daemon: unknown operation {op!r}", argument="daemon")
-            database = self.databases.get(req["db"])
+            database = self.databases.get(req["db"], bool(req.get("create", True)))
             result = OPS[op](database, lambda event: protocol.send(conn, {"event": event}), **req.get("args", {}))
             protocol.send(conn, {"result": result})
         except VecdbError as e:
-            protocol.send(conn, {"error": {"type": type(e).__name__, "message": str(e), "argument": e.argument}})
+            protocol.send(conn, {"error": {"type": type(e).__name__, "message": str(e), "argument": e.argument,
+                                           "attrs": {k: v for k, v in vars(e).items()
+                                                     if k != "argument" and _plain_json(v)}}})
         except (OSError, protocol.ProtocolError) as e:
             if isinstance(e, (BrokenPipeError, ConnectionError)):
                 log(f"{op}: the client went away ({type(e).__name__})")
@@ -203,6 +206,14 @@ class Worker:
                 "idle_timeout_s": self.idle, "requests": self.requests, "running_op": self.current,
                 "databases": self.databases.paths(), "rss_mb": _rss_mb(),
                 "torch_loaded": "torch" in sys.modules, "fingerprint": self.fingerprint}
+
+
+def _plain_json(value) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _ident(path) -> tuple | None:
