@@ -10,6 +10,7 @@ from vecdb.errors import InvalidArgument
 
 from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, parse_json_object,
                      read_stdin_text)
+from .docs import IncludeOpt, parse_include
 from .runner import run
 
 
@@ -21,6 +22,8 @@ def search(
     task: Annotated[Optional[str], typer.Option("--task", help="Task for the query instruction template")] = None,
     hybrid: Annotated[bool, typer.Option("--hybrid", help="Fuse dense and BM25 (FTS5) results by reciprocal rank fusion")] = False,
     group_by_document: Annotated[bool, typer.Option("--group-by-document", help="One hit (the best chunk) per parent document")] = False,
+    min_score: Annotated[Optional[float], typer.Option("--min-score", help="Leave out hits scoring below this")] = None,
+    include: IncludeOpt = None,
     vector: Annotated[Optional[str], typer.Option("--vector", help="Search with a vector instead of a query: a JSON "
                                                   "array (or an array of arrays); no model is loaded")] = None,
     model: ModelOpt = None,
@@ -33,6 +36,7 @@ def search(
     if k <= 0:
         raise InvalidArgument(f"-k: must be a positive integer, got {k}", argument="k")
     filt = parse_json_object(where, "--where")
+    fields = parse_include(include)
     if vector is not None:
         if query is not None or hybrid or group_by_document:
             raise InvalidArgument("--vector: give either a query or --vector (without --hybrid or "
@@ -40,7 +44,7 @@ def search(
         vectors = parse_vectors(vector)
         queries = [f"vector {i + 1}" for i in range(len(vectors))]
         results = run("search_vectors", db, warm=False, create=False, collection=collection, vectors=vectors, k=k,
-                      where=filt)
+                      where=filt, min_score=min_score, include=fields)
     else:
         if query is None:
             raise InvalidArgument("query: missing; give a query, '-' to read queries from stdin, or --vector",
@@ -49,15 +53,21 @@ def search(
         if not queries:
             raise InvalidArgument("query: no queries on standard input", argument="query")
         results = run("search", db, create=False, collection=collection, queries=queries, k=k, where=filt, task=task,
-                      hybrid=hybrid, group_by_document=group_by_document, model=model, pooling=pooling)
+                      hybrid=hybrid, group_by_document=group_by_document, min_score=min_score, include=fields,
+                      model=model, pooling=pooling)
+    show(queries, results, fields, fmt)
+
+
+def show(queries: list[str], results: list[list[dict]], fields: list[str], fmt: Format) -> None:
+    """Hits (as dicts) per query: one query as a ranked list, several with the query on each row."""
+    columns = ["id", "score", *fields]
     if len(queries) == 1:
         rows = results[0]
         shown = [{"rank": i + 1, **r} for i, r in enumerate(rows)]
-        emit(shown if fmt in (Format.table, Format.csv) else rows, fmt,
-             ["rank", "id", "score", "text", "metadata"], as_object=rows)
+        emit(shown if fmt in (Format.table, Format.csv) else rows, fmt, ["rank", *columns], as_object=rows)
     else:
         rows = [{"query": q, "rank": i + 1, **h} for q, hits in zip(queries, results) for i, h in enumerate(hits)]
-        emit(rows, fmt, ["query", "rank", "id", "score", "text", "metadata"],
+        emit(rows, fmt, ["query", "rank", *columns],
              as_object=[{"query": q, "hits": hits} for q, hits in zip(queries, results)])
 
 

@@ -12,23 +12,26 @@ Emit = Callable[[dict], None]
 
 def search(database, emit: Emit, *, collection: str, queries: list[str], k: int = 10, where: dict | None = None,
            task: str | None = None, hybrid: bool = False, group_by_document: bool = False,
-           model: str | None = None, pooling: str | None = None) -> list[list[dict]]:
+           min_score: float | None = None, include: list[str] = ("text", "metadata"), model: str | None = None,
+           pooling: str | None = None) -> list[list[dict]]:
     coll = database.get_collection(collection, model=model, pooling=pooling)
     if hybrid or group_by_document:
-        results = [coll.search(q, k=k, where=where, task=task, hybrid=hybrid, group_by_document=group_by_document)
-                   for q in queries]
+        results = [coll.search(q, k=k, where=where, task=task, hybrid=hybrid, group_by_document=group_by_document,
+                               min_score=min_score, include=include) for q in queries]
     else:
-        results = coll.search_batch(queries, k=k, where=where, task=task)
-    return [[h.to_dict() for h in hits] for hits in results]
+        results = coll.search_batch(queries, k=k, where=where, task=task, min_score=min_score, include=include)
+    return [[h.to_dict(include) for h in hits] for hits in results]
 
 
 def search_vectors(database, emit: Emit, *, collection: str, vectors: list[list[float]], k: int = 10,
-                   where: dict | None = None) -> list[list[dict]]:
+                   where: dict | None = None, min_score: float | None = None,
+                   include: list[str] = ("text", "metadata")) -> list[list[dict]]:
     """Search with given vectors: no model is loaded."""
     import numpy as np
 
-    hits = database.get_collection(collection).search_vectors(np.asarray(vectors, dtype=np.float32), k=k, where=where)
-    return [[h.to_dict() for h in row] for row in hits]
+    hits = database.get_collection(collection).search_vectors(np.asarray(vectors, dtype=np.float32), k=k, where=where,
+                                                               min_score=min_score, include=include)
+    return [[h.to_dict(include) for h in row] for row in hits]
 
 
 def add(database, emit: Emit, *, collection: str, texts: list[str], ids: list[str | None] | None = None,
