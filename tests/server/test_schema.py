@@ -58,7 +58,8 @@ def load(app):
         path = context.operation.path
         if path == "/v1/collections/{name}/documents" and isinstance(body, dict) and \
                 isinstance(body.get("documents"), list):
-            ids = [d.get("id") for d in body["documents"] if isinstance(d, dict) and d.get("id") is not None]
+            # negative cases may carry ids of any JSON type: only strings can collide
+            ids = [d["id"] for d in body["documents"] if isinstance(d, dict) and isinstance(d.get("id"), str)]
             return len(ids) == len(set(ids))
         if path.endswith(("/context", "/ask")) and isinstance(body, dict):
             budget = body.get("max_tokens", 1024)
