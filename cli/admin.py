@@ -11,10 +11,10 @@ from .common import CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOp
 
 
 def collections(db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
-    """List collections."""
-    with open_db(db) as database:
+    """List collections (staging: left by an interrupted reembed; `vecdb reembed --abort` removes it)."""
+    with open_db(db, create=False) as database:
         rows = database.list_collections()
-    emit(rows, fmt, ["name", "count", "model", "pooling", "dim", "index", "created_at"])
+    emit(rows, fmt, ["name", "count", "model", "pooling", "dim", "index", "created_at", "staging"])
 
 
 def create(
@@ -53,7 +53,7 @@ def drop(name: Annotated[str, typer.Argument(help="Collection to delete, with al
 
 def show_info(db: DbOpt = None, collection: CollectionOpt = "default", fmt: FormatOpt = Format.table) -> None:
     """Show a collection's spec, size and index."""
-    with open_db(db) as database:
+    with open_db(db, create=False) as database:
         data = database.get_collection(collection).info()
         data["database"] = database.location
         data["disk_bytes"] = database.disk_usage()
@@ -61,6 +61,7 @@ def show_info(db: DbOpt = None, collection: CollectionOpt = "default", fmt: Form
         emit([data], fmt, [], as_object=data)
         return
     rows = [{"field": "name", "value": data["name"]}, {"field": "documents", "value": data["count"]},
+            {"field": "staging", "value": data["staging"]},
             {"field": "database", "value": data["database"]}, {"field": "disk bytes", "value": data["disk_bytes"]}]
     rows += [{"field": f"spec.{k}", "value": v} for k, v in data["spec"].items()]
     rows += [{"field": f"index.{k}", "value": v} for k, v in data["index"].items()]

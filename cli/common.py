@@ -12,7 +12,7 @@ from typing import Annotated, Any, Iterable, Optional
 
 import typer
 
-from vecdb.errors import InvalidArgument
+from vecdb.errors import InvalidArgument, LimitExceeded
 
 
 class Format(str, Enum):
@@ -33,8 +33,9 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", envvar="VECDB_
 PoolingOpt = Annotated[Optional[str], typer.Option("--pooling", help="mean, cls, last-token, weighted-mean, max")]
 
 
-def open_db(db: str | Path | None):
-    """--db, else the global --uri (with --backend), else the default directory."""
+def open_db(db: str | Path | None, create: bool = True):
+    """--db, else the global --uri (with --backend), else the default directory. Read commands pass
+    create=False: a path with no database is then an error, not a new empty database."""
     import vecdb
     from vecdb.paths import default_db_path
 
@@ -43,7 +44,7 @@ def open_db(db: str | Path | None):
     if backend == "milvus" and not uri:
         raise InvalidArgument("--uri: --backend milvus needs --uri (milvus://host:19530 or a Milvus Lite .db path)",
                               argument="--uri")
-    return vecdb.open(str(uri) if uri else default_db_path(), backend=backend if uri else None)
+    return vecdb.open(str(uri) if uri else default_db_path(), backend=backend if uri else None, create=create)
 
 
 def read_text_file(path: Path, argument: str = "--file") -> str:
@@ -72,6 +73,12 @@ def parse_json_object(value: str | None, argument: str) -> dict | None:
         obj = json.loads(value)
     except ValueError as e:
         raise InvalidArgument(f"{argument}: not valid JSON ({e.msg} at position {e.pos})", argument=argument) from None
+    except RecursionError:  # the decoder's own depth limit, far past vecdb's (vecdb/limits.py)
+        from vecdb import limits
+
+        name = "MAX_FILTER_DEPTH" if argument == "--where" else "MAX_METADATA_DEPTH"
+        raise LimitExceeded(f"{argument}: nested too deeply, over the limit of {getattr(limits, name)} ({name})",
+                            argument=argument, limit=name) from None
     if not isinstance(obj, dict):
         raise InvalidArgument(f"{argument}: must be a JSON object, got {type(obj).__name__}", argument=argument)
     return obj

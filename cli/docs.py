@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vecdb.errors import InvalidArgument
+from vecdb import limits
+from vecdb.errors import InvalidArgument, LimitExceeded, NotFound
 
 from . import embedopts as eo
 from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db,
@@ -24,6 +25,10 @@ def read_jsonl(source: str) -> list[tuple[str | None, str, dict | None]]:
             obj = json.loads(line)
         except ValueError as e:
             raise InvalidArgument(f"--jsonl: line {n} is not valid JSON ({e.msg})", argument="--jsonl") from None
+        except RecursionError:  # the decoder's own depth limit, far past MAX_METADATA_DEPTH
+            raise LimitExceeded(f"--jsonl: line {n} is nested too deeply, over the limit of "
+                                f"{limits.MAX_METADATA_DEPTH} (MAX_METADATA_DEPTH)", argument="--jsonl",
+                                limit="MAX_METADATA_DEPTH") from None
         if not isinstance(obj, dict):
             raise InvalidArgument(f"--jsonl: line {n} must be a JSON object", argument="--jsonl")
         if not isinstance(obj.get("text"), str):
@@ -136,15 +141,15 @@ def get(
     collection: CollectionOpt = "default",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Show documents by id."""
-    with open_db(db) as database:
+    """Show documents by id; any id not found is an error (after the found ones are shown)."""
+    with open_db(db, create=False) as database:
         docs = database.get_collection(collection).get(ids)
     found = {d.id for d in docs}
     missing = [i for i in ids if i not in found]
-    emit([d.to_dict() for d in docs], fmt, ["id", "text", "metadata"])
+    if docs:
+        emit([d.to_dict() for d in docs], fmt, ["id", "text", "metadata"])
     if missing:
-        info(f"not found: {', '.join(missing)}")
-        raise typer.Exit(1)
+        raise NotFound(f"ids: not found: {', '.join(missing)}", argument="ids")
 
 
 def delete(

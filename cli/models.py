@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from vecdb.errors import NotFound
+
 from . import embedopts as eo
 from .common import CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db, progress_bar
 
@@ -31,12 +33,23 @@ def reembed(
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
+    abort: Annotated[bool, typer.Option("--abort", help="Remove the staging collection an interrupted reembed of "
+                                                        "--collection left (__reembed__NAME) and stop")] = False,
     db: DbOpt = None,
     collection: CollectionOpt = "default",
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Re-embed a collection with a new model or pooling. Resumable; searches use the old vectors until
     the atomic switch at the end."""
+    if abort:
+        from vecdb.reembed import abort as abort_reembed, staging_name
+
+        with open_db(db, create=False) as database:
+            if not abort_reembed(database, collection):
+                raise NotFound(f"collection: no interrupted reembed of {collection!r} ({staging_name(collection)!r} "
+                               "does not exist)", argument="collection")
+        info(f"removed {staging_name(collection)!r}, the staging collection of an interrupted reembed")
+        return
     opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
     with open_db(db) as database:
         total = database.get_collection(collection).count()

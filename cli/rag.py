@@ -31,7 +31,7 @@ def context(
 ) -> None:
     """Numbered passages for a prompt, with their sources and spans, within a token budget."""
     filt = parse_json_object(where, "--where")
-    with open_db(db) as database:
+    with open_db(db, create=False) as database:
         ctx = database.get_collection(collection).context(question, k=k, max_tokens=max_tokens, mmr=mmr,
                                                           hybrid=hybrid, dedupe=dedupe, where=filt)
     rows = [p.to_dict() for p in ctx.passages]
@@ -59,7 +59,7 @@ def ask(
 ) -> None:
     """Answer a question from the collection, with bracketed citations; the answer streams as it is generated."""
     filt = parse_json_object(where, "--where")
-    with open_db(db) as database:
+    with open_db(db, create=False) as database:
         answer = database.get_collection(collection).ask(
             question, k=k, max_tokens=max_tokens, mmr=mmr, hybrid=hybrid, dedupe=dedupe, where=filt,
             template=template, api_base=api_base, api_key=api_key, model=model, max_new_tokens=max_new_tokens,

@@ -31,7 +31,7 @@ def search(
     queries = [q for q in read_stdin_text("query").splitlines() if q.strip()] if query == "-" else [query]
     if not queries:
         raise InvalidArgument("query: no queries on standard input", argument="query")
-    with open_db(db) as database:
+    with open_db(db, create=False) as database:
         coll = database.get_collection(collection, model=model, pooling=pooling)
         if hybrid or group_by_document:
             results = [coll.search(q, k=k, where=filt, task=task, hybrid=hybrid, group_by_document=group_by_document)

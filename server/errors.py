@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from vecdb.errors import (CollectionExists, CollectionNotFound, InvalidArgument, InvalidFilter, ModelNotAvailable,
-                          NotFound, SpecMismatch, StorageError, Unsupported, UpstreamError, VecdbError)
+from vecdb.errors import (CollectionExists, CollectionNotFound, InvalidArgument, InvalidFilter, LimitExceeded,
+                          ModelNotAvailable, NotFound, SpecMismatch, StorageError, Unsupported, UpstreamError, VecdbError)
 
 log = logging.getLogger("vecdb.server")
 
@@ -27,7 +27,8 @@ TYPES: dict[int, ErrorType] = {401: "authentication_error", 403: "permission_err
 # Library errors, most specific first: (class, status, code).
 LIBRARY = [(SpecMismatch, 409, "spec_mismatch"), (CollectionExists, 409, "already_exists"),
            (ModelNotAvailable, 404, "model_not_found"), (CollectionNotFound, 404, "collection_not_found"),
-           (NotFound, 404, "not_found"), (Unsupported, 400, "unsupported"), (InvalidFilter, 400, "invalid_filter"),
+           (NotFound, 404, "not_found"), (Unsupported, 400, "unsupported"), (LimitExceeded, 400, "limit_exceeded"),
+           (InvalidFilter, 400, "invalid_filter"),
            (InvalidArgument, 400, "invalid_value"), (StorageError, 503, "storage_unavailable"),
            (UpstreamError, 502, "upstream_error"), (VecdbError, 400, "invalid_request")]
 
@@ -117,8 +118,10 @@ def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 def _operational_error(_request: Request, exc: OperationalError) -> JSONResponse:
     log.error("storage error: %s", exc)
-    return error_response(503, "storage busy or unavailable; retry the request", "storage_unavailable", None,
-                          {"Retry-After": "1"})
+    busy = any(w in str(exc.orig).lower() for w in ("locked", "busy"))
+    if busy:  # only a busy database invites a retry
+        return error_response(503, "storage busy; retry the request", "storage_busy", None, {"Retry-After": "1"})
+    return error_response(503, "storage unavailable", "storage_unavailable", None)
 
 
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

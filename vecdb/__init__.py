@@ -6,8 +6,8 @@ import os
 from .collection import Collection
 from .database import Database
 from .embed import DEFAULT_MODEL, PRESETS, Embedder, EmbedderOptions, Pooling, load_embedder
-from .errors import (CollectionExists, CollectionNotFound, InvalidArgument, InvalidFilter, ModelNotAvailable,
-                     NotFound, SpecMismatch, StorageError, Unsupported, VecdbError)
+from .errors import (CollectionExists, CollectionNotFound, InvalidArgument, InvalidFilter, LimitExceeded,
+                     ModelNotAvailable, NotFound, SpecMismatch, StorageError, Unsupported, VecdbError)
 from .records import AddResult, Document, Hit
 from .spec import EmbeddingSpec
 
@@ -25,5 +25,5 @@ def open(path: str | os.PathLike, device: str | None = None, backend: str | None
 
 __all__ = ["open", "Database", "Collection", "Hit", "Document", "AddResult", "EmbeddingSpec", "Embedder",
            "EmbedderOptions", "Pooling", "PRESETS", "DEFAULT_MODEL", "load_embedder", "VecdbError",
-           "InvalidArgument", "InvalidFilter", "NotFound", "CollectionNotFound", "CollectionExists",
+           "InvalidArgument", "InvalidFilter", "LimitExceeded", "NotFound", "CollectionNotFound", "CollectionExists",
            "ModelNotAvailable", "SpecMismatch", "StorageError", "Unsupported"]

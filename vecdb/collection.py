@@ -19,7 +19,7 @@ from . import validate
 from .errors import InvalidArgument, NotFound, SpecMismatch, Unsupported
 from .filters import validate as validate_where
 from .records import (FIELDS, AddResult, Document, DocWrite, Hit, ParentWrite, Stored, WriteCounts, auto_ids,
-                      content_hash, dumps_metadata)
+                      content_hash)
 from .spec import EmbeddingSpec
 
 if TYPE_CHECKING:
@@ -99,26 +99,22 @@ class Collection(ABC):
         span and source; all rows of a document are replaced together.
         `chunk_info` ((parent_id, span, source) per text) stores rows that are chunks already (copies).
         `progress(n)` is called as documents finish (per forward pass while embedding).
-        All input is checked before anything is written; then each batch is written as one unit."""
-        texts = validate.texts(texts)
-        if self.max_text_bytes is not None and chunk_size is None:
-            for i, t in enumerate(texts):
-                if len(t.encode("utf-8", "surrogatepass")) > self.max_text_bytes:
-                    raise InvalidArgument(f"texts[{i}]: the {self.backend} backend stores at most "
-                                          f"{self.max_text_bytes} bytes of text per document", argument="texts")
+        All input is checked in one pass (vecdb.validate.documents) before anything is written; then
+        each batch is written as one unit."""
+        docs = validate.documents(texts, ids, metadata, chunked=chunk_size is not None, sources=sources,
+                                  max_text_bytes=self.max_text_bytes, backend=self.backend)
+        validate.batch_size(batch_size)
+        texts, metas = docs.texts, docs.metadata
         hashes = [content_hash(t) for t in texts]
-        ids = self._ids(ids, hashes)
-        metas = [dumps_metadata(m) for m in validate.metadata(metadata, len(texts))]
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise InvalidArgument(f"batch_size: must be a positive integer, got {batch_size!r}", argument="batch_size")
+        ids = self._ids(docs.ids, hashes)
         if chunk_size is not None:
-            from .chunking import check_sizes, check_sources
+            from .chunking import check_sizes
 
             if vectors is not None or chunk_info is not None:
                 raise InvalidArgument("chunk_size: cannot be combined with vectors or chunk_info", argument="chunk_size")
             check_sizes(chunk_size, chunk_overlap, self.spec.max_length)
-            return self._add_chunked(texts, ids, metas, check_sources(sources, len(texts)), chunk_size, chunk_overlap,
-                                     batch_size, progress)
+            return self._add_chunked(texts, ids, metas, docs.sources or [None] * len(texts), chunk_size,
+                                     chunk_overlap, batch_size, progress)
         if vectors is not None:
             vectors = self._check_vectors(vectors, len(texts))
         if chunk_info is not None and len(chunk_info) != len(texts):
@@ -138,12 +134,12 @@ class Collection(ABC):
                 progress(done)
         return result
 
-    def _ids(self, ids, hashes: list[str]) -> list[str]:
+    def _ids(self, ids: list[str | None] | None, hashes: list[str]) -> list[str]:
+        """Checked ids (None: derive from the text) completed with derived ids."""
         auto = auto_ids(hashes)
         if ids is None:
             return auto
-        given = validate.ids(ids, len(hashes), allow_none=True)
-        out = [a if i is None else i for i, a in zip(given, auto)]
+        out = [a if i is None else i for i, a in zip(ids, auto)]
         return validate.ids(out)  # an explicit id may collide with a derived one
 
     def _check_vectors(self, vectors, n: int) -> np.ndarray:
@@ -396,7 +392,8 @@ class Collection(ABC):
 
     # ---- maintenance --------------------------------------------------------
     def info(self) -> dict:
-        return {"name": self.name, "backend": self.backend, "count": self.count(),
+        return {"name": self.name, "backend": self.backend, "staging": self.name.startswith(validate.STAGING_PREFIX),
+                "count": self.count(),
                 "spec": json.loads(self.spec.to_json()), "index": self._info(), "index_config": self.index_config,
                 "capabilities": sorted(self.capabilities)}
 

@@ -17,6 +17,14 @@ class InvalidFilter(InvalidArgument):
     """A `where` filter is malformed."""
 
 
+class LimitExceeded(InvalidArgument):
+    """An input is over one of the limits in vecdb.limits; `limit` names it (e.g. "MAX_TEXT_CHARS")."""
+
+    def __init__(self, message: str, *, argument: str | None = None, limit: str | None = None):
+        super().__init__(message, argument=argument)
+        self.limit = limit
+
+
 class NotFound(VecdbError, LookupError):
     """A named thing (collection, model) does not exist."""
 

@@ -125,7 +125,7 @@ def evaluate_dataset(folder: str | Path, split: str = "test", *, db_path: str | 
     if collection is not None:
         if db_path is None:
             raise InvalidArgument("db: --collection needs a database", argument="db")
-        with vecdb.open(db_path) as db:
+        with vecdb.open(db_path, create=False) as db:
             return evaluate_collection(db.get_collection(collection, **embedder_options), folder, split,
                                        progress=progress)
     with tempfile.TemporaryDirectory(prefix="vecdb-eval-") as tmp:

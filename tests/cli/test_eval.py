@@ -60,4 +60,9 @@ def test_eval_errors(beir, tmp_path, capsys):
     code, _, err = _run(capsys, "eval", str(tmp_path / "missing"))
     assert code != 0 and err.startswith("error: dataset:") and "not found" in err
     code, _, err = _run(capsys, "eval", str(beir), "--db", str(tmp_path / "db2"), "--collection", "nope")
+    assert code != 0 and err.startswith("error: db: no database at") and not (tmp_path / "db2").exists()
+    import vecdb
+
+    vecdb.open(tmp_path / "db2").close()
+    code, _, err = _run(capsys, "eval", str(beir), "--db", str(tmp_path / "db2"), "--collection", "nope")
     assert code != 0 and err.startswith("error: collection:")

@@ -18,6 +18,7 @@ from ..database import Database
 from ..errors import StorageError
 from ..index import create_index, parse_config
 from ..spec import EmbeddingSpec
+from ..validate import STAGING_PREFIX
 from ..store import Store
 from ..store.store import DB_FILE
 from .collection import LocalCollection
@@ -33,6 +34,8 @@ class LocalDatabase(Database):
         super().__init__(str(self.directory), device)
         try:
             self.store = Store(self.directory)
+        except StorageError:
+            raise
         except Exception as e:
             raise StorageError(f"path: cannot open database in {str(self.directory)!r}: {e}", argument="path") from None
         _open.add(self)
@@ -70,7 +73,7 @@ class LocalDatabase(Database):
             out.append({"name": row.name, "count": counts.get(row.id, 0), "model": spec["model"],
                         "pooling": spec["pooling"], "dim": spec["dim"],
                         "index": json.loads(row.index_config).get("type", "flat"), "created_at": row.created_at,
-                        "staging": row.name.startswith("__")})
+                        "staging": row.name.startswith(STAGING_PREFIX)})
         return out
 
     def _drop(self, name: str) -> None:
@@ -86,8 +89,7 @@ class LocalDatabase(Database):
             if sync is not None:
                 sync()
             old, new = self.store.get_collection(name), self.store.get_collection(replacement)
-            self.store.swap_names(old.id, new.id, name, f"__retired__{old.id}")
-        self.store.drop_collection(old.id)
+            self.store.replace_collection(old.id, new.id, name)
         self.index_path(old.id).unlink(missing_ok=True)
 
     def _reindex(self, coll: LocalCollection, index) -> None:

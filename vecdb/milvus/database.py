@@ -164,7 +164,7 @@ class MilvusDatabase(Database):
             self.call("drop_collection", retired)
         self.call("rename_collection", old, retired)
         self.call("rename_collection", new, old)
-        self.call("drop_collection", retired)
+        self.call("drop_collection", retired)  # a kill before this leaves __retired__NAME: `vecdb drop` removes it
 
     # ---- lifecycle ---------------------------------------------------------------
     def save(self) -> None:

@@ -4,7 +4,8 @@ Same semantics as the SQL compiler (vecdb/filters.py): typed comparisons, `$ne`/
 documents without the field. Values are never pasted raw: strings are escaped inside double quotes,
 numbers are formatted from Python numbers, booleans become true/false, and field names must already
 pass the grammar's name check (they are escaped too). Milvus Lite accepts no `in` over JSON paths and
-no templated parameters, so `$in` becomes an OR of equalities, which works on every Milvus.
+no templated parameters, so `$in` becomes an OR of equalities (in balanced groups), which works on
+every Milvus; its size is bounded by MAX_FILTER_VALUES, as the rest is by the parser's limits.
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import json
 import math
 from typing import Any
 
-from ..filters import validate
+from ..errors import LimitExceeded
+from ..filters import ORDER, Cond, Node, grouped, ordered, parse
+from ..limits import MAX_MILVUS_FILTER_TERMS
 
 FIELD = "metadata"
 
@@ -41,24 +44,31 @@ def compile_where(where: dict | None) -> str:
     """A Milvus filter expression; '' when there is no filter."""
     if where is None:
         return ""
-    validate(where)  # the same checks and error messages as for SQLite
-    return _node(where)
+    tree = parse(where)  # the same checks, limits and error messages as for SQLite
+    terms = _terms(tree)
+    if terms > MAX_MILVUS_FILTER_TERMS:  # Milvus parses an expression at about 1 ms per term
+        raise LimitExceeded(f"where: {terms} comparisons ($in/$nin: one per value) on the milvus backend, over "
+                            f"the limit of {MAX_MILVUS_FILTER_TERMS} (MAX_MILVUS_FILTER_TERMS)", argument="where",
+                            limit="MAX_MILVUS_FILTER_TERMS")
+    return _node(tree)
 
 
-def _node(node: dict) -> str:
-    parts = []
-    for key, value in node.items():
-        if key in ("$and", "$or"):
-            subs = [f"({_node(v)})" for v in value]
-            parts.append(f" {'and' if key == '$and' else 'or'} ".join(subs))
-        else:
-            ops = value if isinstance(value, dict) else {"$eq": value}
-            parts.extend(_field(key, op, v) for op, v in ops.items())
-    return " and ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]
+def _terms(n: Node) -> int:
+    if isinstance(n, Cond):
+        return len(n.value) if isinstance(n.value, list) else 1
+    return sum(_terms(i) for i in n.items)
+
+
+def _node(n: Node) -> str:
+    if isinstance(n, Cond):
+        return _field(n.field, n.op, n.value)
+    word = " and " if n.op == "$and" else " or "
+    return grouped([_node(i) for i in ordered(n.items)], lambda parts: "(" + word.join(parts) + ")")
 
 
 def _eq_any(path: str, values: list) -> str:
-    return " or ".join(f"{path} == {_literal(v)}" for v in values)
+    """An OR of equalities as balanced groups: the expression's depth grows with log(len(values))."""
+    return grouped([f"{path} == {_literal(v)}" for v in values], lambda parts: "(" + " or ".join(parts) + ")")
 
 
 def _field(field: str, op: str, value: Any) -> str:
@@ -69,9 +79,8 @@ def _field(field: str, op: str, value: Any) -> str:
         return _eq_any(path, value)
     if op in ("$ne", "$nin"):
         values = [value] if op == "$ne" else value
-        return f"not (exists {path}) or not ({_eq_any(path, values)})"
-    sym = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}[op]
-    return f"{path} {sym} {_literal(value)}"
+        return f"(not (exists {path}) or not {_eq_any(path, values)})"
+    return f"({path} {ORDER[op]} {_literal(value)})"
 
 
 def id_filter(field: str, ids: list[str]) -> str:

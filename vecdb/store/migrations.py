@@ -86,5 +86,12 @@ def apply(conn: Connection) -> list[int]:
     return applied
 
 
+def current(conn: Connection) -> int:
+    """The highest migration applied (0 for a new database), read without writing anything."""
+    if conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'")).first() is None:
+        return 0
+    return conn.execute(text("SELECT coalesce(max(id), 0) FROM migrations")).scalar()
+
+
 def latest() -> int:
     return MIGRATIONS[-1][0]

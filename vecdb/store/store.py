@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import CollectionExists, CollectionNotFound
+from ..errors import CollectionExists, CollectionNotFound, StorageError
 from ..filters import compile_where
 from ..records import DocWrite
 from . import migrations
@@ -57,8 +58,23 @@ class Store:
                                     connect_args={"timeout": 60, "check_same_thread": False})
         event.listen(self.engine, "connect", _on_connect)
         event.listen(self.engine, "begin", _on_begin)
-        with self.write() as conn:
-            migrations.apply(conn)
+        event.listen(self.engine, "handle_error", self._on_error)
+        # Readers never wait: an up-to-date database is opened with a plain read; only a migration
+        # takes the writer lock (and checks again under it).
+        with self.read() as conn:
+            pending = migrations.current(conn) < migrations.latest()
+        if pending:
+            with self.write() as conn:
+                migrations.apply(conn)
+
+    def _on_error(self, context) -> None:
+        """A damaged file becomes one clear StorageError instead of an SQL traceback."""
+        err = context.original_exception
+        if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, (sqlite3.OperationalError,
+                                                                            sqlite3.IntegrityError)):
+            if any(s in str(err) for s in ("malformed", "not a database", "corrupt")):
+                raise StorageError(f"db: {self.directory / DB_FILE} is damaged ({err}); restore the database "
+                                   "from a copy made with `vecdb export`", argument="db") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -100,15 +116,13 @@ class Store:
 
     def drop_collection(self, cid: int) -> None:
         with self.write() as conn:
-            conn.execute(T_tomb.delete().where(T_tomb.c.collection_id == cid))
-            conn.execute(T_par.delete().where(T_par.c.collection_id == cid))
-            conn.execute(T_doc.delete().where(T_doc.c.collection_id == cid))
-            conn.execute(T_col.delete().where(T_col.c.id == cid))
+            _drop(conn, cid)
 
-    def swap_names(self, old_id: int, new_id: int, name: str, retired: str) -> None:
-        """Atomically give `name` to collection new_id and rename old_id to `retired`."""
+    def replace_collection(self, old_id: int, new_id: int, name: str) -> None:
+        """In one transaction: drop collection old_id and give its name to new_id (nothing is left
+        behind under another name if the process dies)."""
         with self.write() as conn:
-            conn.execute(T_col.update().where(T_col.c.id == old_id).values(name=retired))
+            _drop(conn, old_id)
             conn.execute(T_col.update().where(T_col.c.id == new_id).values(name=name))
 
     def get_collection_by_id(self, cid: int) -> CollectionRow | None:
@@ -339,6 +353,13 @@ class Store:
             p = self.directory / (DB_FILE + suffix)
             out[p.name] = p.stat().st_size if p.exists() else 0
         return out
+
+
+def _drop(conn: Connection, cid: int) -> None:
+    conn.execute(T_tomb.delete().where(T_tomb.c.collection_id == cid))
+    conn.execute(T_par.delete().where(T_par.c.collection_id == cid))
+    conn.execute(T_doc.delete().where(T_doc.c.collection_id == cid))
+    conn.execute(T_col.delete().where(T_col.c.id == cid))
 
 
 def _row_cols(with_vectors: bool) -> list:
