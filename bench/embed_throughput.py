@@ -1,16 +1,29 @@
-"""Embedding throughput on SciFact (max_length 256): vecdb vs sentence-transformers' encode (batch 32).
+"""Embedding throughput and single-query latency on SciFact: vecdb vs a plain sentence-transformers script.
 
-    python bench/embed_throughput.py [--minilm-docs N] [--smollm2-docs N]
+    python bench/embed_throughput.py [--docs 1000] [--queries 100] [--rounds 2] [--isa native,avx2]
 
-Both libraries embed the same documents with the same weights in the same run. Prints a table, writes
-bench/results/embed_throughput.{json,png}. Not a timed test.
+Every measurement runs in its own process, interleaved round by round (A/B/A/B), so load from anything
+else on the machine falls on every side; the tables give medians. Systems, all on all-MiniLM-L6-v2 with at
+most 256 tokens:
+  st          sentence-transformers fp32 `encode` (batch 32), then FAISS IndexFlatIP for queries
+  vecdb       `Collection.add` then `Collection.search`, dtype and runtime auto
+  vecdb-torch the same with dtype float32 on torch (vecdb's fp32 path before the onnx runtime)
+`--isa avx2` runs the same processes with the libraries limited to AVX2 (ATEN_CPU_CAPABILITY,
+ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS, FBGEMM_ENABLE_INSTRUCTIONS): an emulation of an AVX2-only CPU.
+ONNX Runtime's own kernels (MLAS) pick their instructions from CPUID and cannot be limited, so the onnx
+figures under that emulation are upper bounds; the `ort_matmul` figure shows how fast MLAS's matmul is
+here beside torch's. The limit is the peak fp32 matmul rate measured in the same run times the GFLOP a
+document needs (its real token count, no padding). Writes bench/results/embed_throughput.{json,md}.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,90 +32,314 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact"))
 OUT = ROOT / "bench" / "results"
+AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+            "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2"}
+SYSTEMS = ("st", "vecdb", "vecdb-torch")
+ADD_BATCH = 256  # Collection.add's default batch_size
 
 
-def corpus(n: int | None) -> list[str]:
+def corpus(n: int) -> list[str]:
     texts = []
     with open(SCIFACT / "corpus.jsonl") as f:
         for line in f:
             d = json.loads(line)
             texts.append(f"{d['title']} {d['text']}".strip())
-            if n and len(texts) >= n:
+            if len(texts) >= n:
                 break
     return texts
 
 
-def st_model(name: str):
-    from sentence_transformers import SentenceTransformer, models
+def queries(n: int) -> list[str]:
+    from vecdb import evaluate as ev
+
+    qs = ev.load_queries(SCIFACT)
+    return [qs[q] for q in sorted(ev.load_qrels(SCIFACT, "test"))][:n]
+
+
+def latencies(fn, qs: list[str]) -> dict:
+    for q in qs[:5]:
+        fn(q)
+    ms = []
+    for q in qs:
+        t = time.perf_counter()
+        fn(q)
+        ms.append((time.perf_counter() - t) * 1000)
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
+
+
+# ---- workers (one process each) -----------------------------------------------------------------
+def work_st(texts, qs) -> dict:
+    import faiss
+    from sentence_transformers import SentenceTransformer
 
     from vecdb.embed import resolve
 
-    path = str(resolve(name).weights_path)
-    if name == "minilm":
-        return SentenceTransformer(path, device="cpu")
-    word = models.Transformer(path, max_seq_length=256)
-    word.tokenizer.pad_token = word.tokenizer.pad_token or word.tokenizer.eos_token
-    pooling = models.Pooling(word.get_word_embedding_dimension(), pooling_mode="lasttoken")
-    return SentenceTransformer(modules=[word, pooling, models.Normalize()], device="cpu")
+    st = SentenceTransformer(str(resolve("minilm").weights_path), device="cpu")
+    st.max_seq_length = 256
+    st.encode(texts[:16], batch_size=32)
+    t, c = time.perf_counter(), time.process_time()
+    vecs = st.encode(texts, batch_size=32, normalize_embeddings=True)
+    rate, cpu = len(texts) / (time.perf_counter() - t), (time.process_time() - c) / len(texts) * 1000
+    index = faiss.IndexFlatIP(vecs.shape[1])
+    index.add(vecs)
+    lat = latencies(lambda q: index.search(st.encode([q], normalize_embeddings=True), 10), qs)
+    return {"docs_per_s": rate, "cpu_ms_per_doc": cpu, **lat, "runtime": "torch (sentence-transformers)",
+            "dtype": "float32"}
 
 
-def timed(fn, texts) -> tuple[float, np.ndarray]:
-    fn(texts[:16])  # warm-up
-    t = time.perf_counter()
-    v = fn(texts)
-    return len(texts) / (time.perf_counter() - t), v
-
-
-def run(name: str, texts: list[str]) -> list[dict]:
+def work_vecdb(texts, qs, dtype: str, runtime: str) -> dict:
+    import vecdb
     from vecdb.embed import load_embedder
 
-    rows = []
-    st = st_model(name)
-    st.max_seq_length = 256
-    st_rate, st_vecs = timed(lambda x: st.encode(x, batch_size=32, normalize_embeddings=True), texts)
-    rows.append({"model": name, "system": "sentence-transformers encode (fp32, batch 32)", "docs": len(texts),
-                 "docs_per_s": round(st_rate, 2)})
-    del st
-    for dtype in ("float32", "auto"):
-        emb = load_embedder(model=name, dtype=dtype)
-        rate, vecs = timed(emb.embed_documents, texts)
-        cos = float(np.min(np.sum(vecs * st_vecs, 1)))
-        rows.append({"model": name, "system": f"vecdb ({emb.spec.dtype}, token-budget batches)", "docs": len(texts),
-                     "docs_per_s": round(rate, 2), "speedup_vs_st": round(rate / st_rate, 2),
-                     "min_cosine_vs_st": round(cos, 5)})
-    return rows
+    emb = load_embedder(model="minilm", dtype=dtype, runtime=runtime)
+    emb.embed_documents(texts[:16])
+    with tempfile.TemporaryDirectory() as d:
+        db = vecdb.open(Path(d) / "db")
+        coll = db.create_collection("bench", embedder=emb)
+        t, c = time.perf_counter(), time.process_time()
+        coll.add(texts, ids=[str(i) for i in range(len(texts))])
+        rate, cpu = len(texts) / (time.perf_counter() - t), (time.process_time() - c) / len(texts) * 1000
+        lat = latencies(lambda q: coll.search(q, k=10), qs)
+        db.close()
+    return {"docs_per_s": rate, "cpu_ms_per_doc": cpu, **lat, "runtime": emb.spec.runtime, "dtype": emb.spec.dtype}
+
+
+def work_peak(kind: str) -> dict:
+    """Best 1024 x 1024 matmul rates of one runtime ("torch": fp32 and bf16, "ort": ONNX Runtime fp32).
+    Each runtime is timed in its own process: in one process their thread pools compete (ONNX
+    Runtime's workers spin after each run) and the figures come out low."""
+    import torch
+
+    from vecdb.embed.device import cpu_has_native_bf16, cpu_info
+
+    n, fns = 1024, {}
+    if kind == "torch":
+        for name, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            a, b = torch.randn(n, n).to(dt), torch.randn(n, n).to(dt)
+            fns[f"torch_{name}_gflops"] = lambda a=a, b=b: a @ b
+    else:
+        fns["ort_matmul_gflops"] = ort_matmul(n)
+    best = {k: float("inf") for k in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(5):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            for _ in range(3):
+                fn()
+            best[k] = min(best[k], (time.perf_counter() - t) / 3)
+    out = {k: 2 * n ** 3 / v / 1e9 for k, v in best.items()}
+    out["torch_capability"] = torch.backends.cpu.get_cpu_capability()
+    out["native_bf16"] = cpu_has_native_bf16()
+    out["cpu"] = cpu_info().summary()
+    return out
+
+
+def ort_matmul(n: int):
+    """One n x n MatMul in ONNX Runtime, as a callable."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.random.rand(n, n).astype(np.float32), "w")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "mm",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, n])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    onnx.checker.check_model(model)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = torch.get_num_threads()
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    x = np.random.rand(n, n).astype(np.float32)
+    return lambda: sess.run(None, {"x": x})
+
+
+def worker(args) -> None:
+    texts, qs = corpus(args.docs), queries(args.queries)
+    if args.worker == "st":
+        out = work_st(texts, qs)
+    elif args.worker == "vecdb":
+        out = work_vecdb(texts, qs, "auto", "auto")
+    elif args.worker == "vecdb-torch":
+        out = work_vecdb(texts, qs, "float32", "torch")
+    else:
+        out = work_peak("ort" if args.worker == "peak-ort" else "torch")
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+# ---- orchestration ----------------------------------------------------------------------------
+def run_one(name: str, isa: str, args) -> dict:
+    env = {**os.environ, **(AVX2_ENV if isa == "avx2" else {})}
+    cmd = [sys.executable, __file__, "--worker", name, "--docs", str(args.docs), "--queries", str(args.queries)]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    lines = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
+    if p.returncode or not lines:
+        raise RuntimeError(f"{name} ({isa}) failed:\n{p.stderr[-3000:]}")
+    return json.loads(lines[-1][7:])
+
+
+def work_per_doc(texts: list[str]) -> dict:
+    """GFLOP per document from its real token count, and the padded-token share of vecdb's batches."""
+    from vecdb.embed import batching, load_embedder
+
+    emb = load_embedder(model="minilm", dtype="float32", runtime="torch")
+    cfg = emb.model.config
+    d, ff, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
+    lens = [len(x) for x in emb.tokenize(texts)]
+    flop = [layers * (2 * t * (4 * d * d + 2 * d * ff) + 4 * t * t * d) for t in lens]
+    padded, batches = 0, 0
+    for start in range(0, len(lens), ADD_BATCH):  # Collection.add embeds ADD_BATCH documents a call
+        part = lens[start:start + ADD_BATCH]
+        plan = batching.plan(part, emb.token_budget, emb.max_batch)
+        padded += sum(len(b) * max(part[i] for i in b) for b in plan)
+        batches += len(plan)
+    return {"gflop_per_doc": float(np.mean(flop)) / 1e9, "tokens_per_doc": float(np.mean(lens)),
+            "padded_token_share": 1 - sum(lens) / padded, "batches": batches}
+
+
+def versions() -> dict:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("torch", "transformers", "onnxruntime", "onnx", "sentence-transformers", "faiss-cpu", "numpy"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def quality() -> dict:
+    """SciFact nDCG@10 (all documents) per runtime, from bench/quality.py --out runtime_quality.json."""
+    path = OUT / "runtime_quality.json"
+    if not path.exists():
+        return {}
+    return {k: {"ndcg@10": v["ndcg@10"], "runtime": v.get("runtime"), "dtype": v["dtype"]}
+            for k, v in json.loads(path.read_text()).items()}
+
+
+def summarise(runs: list[dict], isas: list[str], per_doc: dict) -> dict:
+    out = {}
+    for isa in isas:
+        peaks = [r["result"] for r in runs if r["isa"] == isa and r["system"] == "peak"]
+        # The CPU's fp32 peak is the faster of the two fp32 matmuls (torch's MKL may not use every
+        # instruction a CPU has; ONNX Runtime's MLAS picks its kernels from the CPU itself).
+        peak = statistics.median(max(p["torch_fp32_gflops"], p["ort_matmul_gflops"]) for p in peaks)
+        own_peak = {"onnx": statistics.median(p["ort_matmul_gflops"] for p in peaks),
+                    "bfloat16": statistics.median(p["torch_bf16_gflops"] for p in peaks)}
+        limit = peak / per_doc["gflop_per_doc"]
+        rows = {}
+        for name in SYSTEMS:
+            mine = [r["result"] for r in runs if r["isa"] == isa and r["system"] == name]
+            if not mine:
+                continue
+            rows[name] = {k: round(statistics.median(m[k] for m in mine), 2)
+                          for k in ("docs_per_s", "cpu_ms_per_doc", "p50_ms", "p99_ms")}
+            rows[name].update(runtime=mine[0]["runtime"], dtype=mine[0]["dtype"],
+                              rounds=[round(m["docs_per_s"], 2) for m in mine],
+                              share_of_fp32_limit=round(statistics.median(m["docs_per_s"] for m in mine) / limit, 3))
+            # The share of the peak of the matmul this runtime itself uses: where that peak is not the fp32
+            # one measured (ONNX Runtime's MLAS under the AVX2 emulation), this share times the fp32 limit
+            # estimates the rate on a CPU where both peaks are the same.
+            own = own_peak.get(mine[0]["runtime"], own_peak["bfloat16"] if mine[0]["dtype"] == "bfloat16" else peak)
+            rows[name]["share_of_own_matmul_peak"] = round(rows[name]["docs_per_s"] * per_doc["gflop_per_doc"] / own, 3)
+            rows[name]["docs_per_s_at_fp32_peak"] = round(rows[name]["share_of_own_matmul_peak"] * limit, 2)
+        st = rows.get("st", {}).get("docs_per_s")
+        for name, row in rows.items():
+            if st and name != "st":
+                row["ingest_vs_st"] = round(row["docs_per_s"] / st, 2)
+                row["cpu_per_doc_vs_st"] = round(row["cpu_ms_per_doc"] / rows["st"]["cpu_ms_per_doc"], 2)
+                row["p50_vs_st"] = round(row["p50_ms"] / rows["st"]["p50_ms"], 2)
+        out[isa] = {"emulated": isa == "avx2", "fp32_peak_gflops": round(peak, 1), "fp32_limit_docs_per_s": round(limit, 2),
+                    "systems": rows}
+        st = rows.get("st")
+        for row in rows.values():
+            if st and row is not st:
+                row["ingest_vs_st_at_fp32_peak"] = round(row["docs_per_s_at_fp32_peak"] / st["docs_per_s"], 2)
+    return out
+
+
+def markdown(result: dict) -> str:
+    m = result["meta"]
+    lines = ["# Embedding throughput and query latency (SciFact, all-MiniLM-L6-v2, max 256 tokens)", "",
+             f"Run {m['date']} on {m['cpu']['model']}, {m['cpu']['cores']} cores, flags "
+             f"{', '.join(m['cpu']['flags'])}; {', '.join(f'{k} {v}' for k, v in m['versions'].items())}.",
+             f"{m['docs']} documents ({m['tokens_per_doc']:.0f} tokens and {m['gflop_per_doc']:.2f} GFLOP each), "
+             f"{m['queries']} queries, {m['rounds']} interleaved rounds, medians. vecdb's length-sorted batches "
+             f"leave {100 * m['padded_token_share']:.1f}% padded tokens. CPU ms/doc (process CPU time over the ingest) is "
+             "less sensitive than docs/s to other load on the machine.", ""]
+    for isa, s in result["isas"].items():
+        label = ("emulated AVX2-only (torch's libraries limited to AVX2; ONNX Runtime's MLAS is not, so its "
+                 "docs/s here is an upper bound; see the share of its own matmul peak)") if s["emulated"] else "native"
+        lines += [f"## {label}", "",
+                  f"fp32 matmul peak {s['fp32_peak_gflops']} GFLOP/s -> limit {s['fp32_limit_docs_per_s']} docs/s.", "",
+                  "| system | runtime / dtype | ingest docs/s (rounds) | × ST | share of fp32 limit | share of own matmul "
+                  "peak (× ST at the fp32 peak) | CPU ms/doc (× ST) | query p50 / p99 ms | p50 × ST |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for name, r in s["systems"].items():
+            lines.append(f"| {name} | {r['runtime']} / {r['dtype']} | {r['docs_per_s']} ({', '.join(map(str, r['rounds']))}) "
+                         f"| {r.get('ingest_vs_st', '')} | {r['share_of_fp32_limit']} | {r['share_of_own_matmul_peak']} "
+                         f"({r.get('ingest_vs_st_at_fp32_peak', '')}) | {r['cpu_ms_per_doc']} "
+                         f"({r.get('cpu_per_doc_vs_st', '')}) | {r['p50_ms']} / {r['p99_ms']} "
+                         f"| {r.get('p50_vs_st', '')} |")
+        lines.append("")
+    peaks = result["peaks"]
+    lines += ["## Peaks measured in the run (medians)", "", "| isa | torch fp32 | torch bf16 | ORT matmul fp32 | "
+              "native bf16 |", "|---|---|---|---|---|"]
+    for isa, p in peaks.items():
+        lines.append(f"| {isa} | {p['torch_fp32_gflops']} | {p['torch_bf16_gflops']} | {p['ort_matmul_gflops']} | "
+                     f"{p['native_bf16']} |")
+    if result["quality"]:
+        lines += ["", "## SciFact nDCG@10, all 5,183 documents (bench/quality.py)", "", "| configuration | nDCG@10 |",
+                  "|---|---|"] + [f"| {k} | {v['ndcg@10']} |" for k, v in result["quality"].items()]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--minilm-docs", type=int, default=0, help="0 = the whole corpus (5,183)")
-    ap.add_argument("--smollm2-docs", type=int, default=400)
+    ap.add_argument("--docs", type=int, default=1000)
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--isa", default="native,avx2")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--worker", default="")
+    ap.add_argument("--resummarise", action="store_true", help="rewrite the tables from the runs in the json")
     args = ap.parse_args()
-    import torch
+    if args.worker:
+        return worker(args)
+    if args.resummarise:
+        result = json.loads((OUT / "embed_throughput.json").read_text())
+        per_doc = {k: result["meta"][k] for k in ("gflop_per_doc", "tokens_per_doc", "padded_token_share", "batches")}
+        result["isas"] = summarise(result["runs"], list(result["isas"]), per_doc)
+        result["quality"] = quality()
+        (OUT / "embed_throughput.json").write_text(json.dumps(result, indent=2))
+        (OUT / "embed_throughput.md").write_text(markdown(result))
+        return print(markdown(result))
+    from vecdb.embed.device import cpu_info
 
-    rows = run("minilm", corpus(args.minilm_docs or None)) + run("smollm2-135m", corpus(args.smollm2_docs))
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}"}
-    print(f"{'model':14} {'system':48} {'docs':>6} {'docs/s':>8} {'x ST':>6} {'cos min':>8}")
-    for r in rows:
-        print(f"{r['model']:14} {r['system']:48} {r['docs']:>6} {r['docs_per_s']:>8} "
-              f"{r.get('speedup_vs_st', ''):>6} {r.get('min_cosine_vs_st', ''):>8}")
+    isas = args.isa.split(",")
+    per_doc = work_per_doc(corpus(args.docs))
+    runs = []
+    for rnd in range(args.rounds):
+        for isa in isas:
+            for name in ["peak", *args.systems.split(",")]:
+                res = {**run_one("peak-ort", isa, args), **run_one("peak", isa, args)} if name == "peak" \
+                    else run_one(name, isa, args)
+                runs.append({"round": rnd, "isa": isa, "system": name, "result": res})
+                print(rnd, isa, name, {k: (round(v, 2) if isinstance(v, float) else v) for k, v in res.items()
+                                       if k != "cpu"}, flush=True)
+    peaks = {isa: {k: (round(statistics.median(r["result"][k] for r in runs if r["isa"] == isa and r["system"] == "peak"), 1)
+                       if k.endswith("gflops") else next(r["result"][k] for r in runs if r["isa"] == isa and r["system"] == "peak"))
+                   for k in ("torch_fp32_gflops", "torch_bf16_gflops", "ort_matmul_gflops", "native_bf16")}
+             for isa in isas}
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu_info().summary(), "versions": versions(),
+            "docs": args.docs, "queries": args.queries, "rounds": args.rounds, **per_doc}
+    result = {"meta": meta, "isas": summarise(runs, isas, per_doc), "peaks": peaks, "quality": quality(), "runs": runs}
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "embed_throughput.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, name in zip(axes, ("minilm", "smollm2-135m")):
-        sub = [r for r in rows if r["model"] == name]
-        ax.barh([r["system"].split(" (")[0] + "\n(" + r["system"].split(" (", 1)[1] for r in sub],
-                [r["docs_per_s"] for r in sub], color=["#999", "#4a7", "#27a"])
-        ax.set_title(f"{name} on SciFact ({sub[0]['docs']} docs, max 256 tokens)")
-        ax.set_xlabel("documents / second (higher is better)")
-    fig.tight_layout()
-    fig.savefig(OUT / "embed_throughput.png", dpi=110)
+    (OUT / "embed_throughput.json").write_text(json.dumps(result, indent=2))
+    (OUT / "embed_throughput.md").write_text(markdown(result))
+    print(markdown(result))
 
 
 if __name__ == "__main__":

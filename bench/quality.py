@@ -1,6 +1,6 @@
 """SciFact nDCG@10 for each offline preset and pooling mode (the README's quality table).
 
-    python bench/quality.py [--configs minilm:mean,smollm2-135m:last-token,...] [--dtype auto]
+    python bench/quality.py [--configs minilm:mean,smollm2-135m:last-token,...] [--dtype auto] [--runtime auto]
 
 Each configuration embeds the whole corpus (title + " " + text, max 256 tokens) and the 300 test queries
 (with the preset's query template), ranks by exact cosine and scores with pytrec_eval. Writes
@@ -32,11 +32,11 @@ CONFIGS = {
 }
 
 
-def evaluate(options: dict, dtype: str) -> dict:
+def evaluate(options: dict, dtype: str, runtime: str = "auto") -> dict:
     from vecdb import evaluate as ev
     from vecdb.embed import load_embedder
 
-    emb = load_embedder(dtype=dtype, **options)
+    emb = load_embedder(dtype=dtype, runtime=runtime, **options)
     ids, texts = [], []
     for chunk in ev.iter_corpus(SCIFACT):
         ids += [c[0] for c in chunk]
@@ -52,7 +52,8 @@ def evaluate(options: dict, dtype: str) -> dict:
     top = np.argsort(-scores, axis=1)[:, :100]
     run = {q: {ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(qids)}
     m = ev.score(run, qrels)
-    return {**{k: round(v, 4) for k, v in m.items()}, "dtype": emb.spec.dtype, "docs_per_s": round(len(texts) / seconds, 2),
+    return {**{k: round(v, 4) for k, v in m.items()}, "dtype": emb.spec.dtype, "runtime": emb.spec.runtime,
+            "docs_per_s": round(len(texts) / seconds, 2),
             "query_template": emb.spec.query_template, "document_template": emb.spec.document_template}
 
 
@@ -67,7 +68,9 @@ def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str], query_te
     import torch.nn.functional as F
 
     from vecdb.embed import batching
-    from vecdb.embed.pooling import last_index, pool
+    from vecdb.embed import Pooling
+    from vecdb.embed.pooling import last_index
+    from vecdb.embed.registry import pool
 
     if kind == "document":
         formatted = [emb.spec.format_document(t) for t in texts]
@@ -76,23 +79,22 @@ def _embed_multi(emb, texts: list[str], kind: str, poolings: list[str], query_te
 
         formatted = [query_template.format(query=q, task=DEFAULT_TASK) if "{task}" in query_template
                      else query_template.format(query=q) for q in texts]
-    ids = emb._tokenize(formatted)
+    ids = emb.tokenize(formatted)
     skip = [0] * len(texts)
     if exclude_instruction:
         tail = len(query_template.split("{query}", 1)[1])
-        skip = emb._prefix_tokens(formatted, [len(f) - len(q) - tail for f, q in zip(formatted, texts)])
+        skip = emb.prefix_tokens(formatted, [len(f) - len(q) - tail for f, q in zip(formatted, texts)])
     out = {p: np.zeros((len(texts), emb.spec.dim), np.float32) for p in poolings}
     with torch.inference_mode():
         for idx in batching.plan([len(x) for x in ids], emb.token_budget, emb.max_batch):
             batch = batching.pad([ids[i] for i in idx], emb.pad_id, emb.spec.padding_side == "left",
                                  [skip[i] for i in idx])
             mask = batch["attention_mask"]
-            hidden = emb.model(input_ids=batch["input_ids"], attention_mask=mask, use_cache=False,
-                               position_ids=(mask.cumsum(1) - 1).clamp(min=0)).last_hidden_state.float()
+            hidden = emb.hidden_states(batch)
             pool_mask = batch["pool_mask"].clone()
             pool_mask[torch.arange(len(idx)), last_index(mask)] = 0
             for p in poolings:
-                v = pool(p, hidden, mask if p == "last-token" else pool_mask)
+                v = pool(p, hidden, mask if Pooling.parse(p).reads_last else pool_mask)
                 out[p][idx] = F.normalize(v, dim=-1).numpy()
     return out
 
@@ -140,6 +142,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--dtype", default="auto")
+    ap.add_argument("--runtime", default="auto", help="auto, torch or onnx")
     ap.add_argument("--out", default=str(OUT / "quality.json"))
     ap.add_argument("--multi", default="", help="MODEL:pool1+pool2+... evaluated from one shared forward pass")
     args = ap.parse_args()
@@ -153,8 +156,8 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2))
     for name in [c for c in args.configs.split(",") if c]:
-        key = f"{name}@{args.dtype}"
-        results[key] = evaluate(CONFIGS[name], args.dtype)
+        key = f"{name}@{args.dtype}" + (f"/{args.runtime}" if args.runtime != "auto" else "")
+        results[key] = evaluate(CONFIGS[name], args.dtype, args.runtime)
         print(key, results[key], flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2))  # keep partial results

@@ -26,6 +26,7 @@ def create(
     max_length: eo.MaxLengthOpt = None,
     layer: eo.LayerOpt = None,
     dtype: eo.DtypeOpt = None,
+    runtime: eo.RuntimeOpt = None,
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     index: Annotated[str, typer.Option("--index", help="Index type and parameters, e.g. 'hnsw,M=32,dtype=int8'")] = "flat",
@@ -33,7 +34,8 @@ def create(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Create a collection and record its embedding spec."""
-    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
+    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction,
+                      runtime)
     with open_db(db) as database:
         coll = database.create_collection(name, model or "minilm", pooling=pooling, index=index, **opts)
         spec = json.loads(coll.spec.to_json())

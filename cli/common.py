@@ -30,7 +30,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", envvar="VECDB_FORMA
                                            help="Output format")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", envvar="VECDB_MODEL",
                                                  help="Preset, model folder or hub id (see `vecdb models`)")]
-PoolingOpt = Annotated[Optional[str], typer.Option("--pooling", help="mean, cls, last-token, weighted-mean, max")]
+PoolingOpt = Annotated[Optional[str], typer.Option("--pooling", help="Pooling mode, by its registered name (default: the model's); see vecdb.embed.registry")]
 
 
 def open_db(db: str | Path | None, create: bool = True):

@@ -45,10 +45,24 @@ def read_jsonl(source: str) -> list[tuple[str | None, str, dict | None]]:
     return docs
 
 
+def read_table_file(source: str, flag: str, id_column: str | None, text_column: str):
+    """(id, text, metadata) rows of a CSV (--csv) or TSV (--tsv) file; see vecdb.tabular."""
+    from vecdb.tabular import DELIMITERS, read_table
+
+    text = read_stdin_text(flag) if source == "-" else read_text_file(Path(source), flag)
+    ids, texts, metas = read_table(text, delimiter=DELIMITERS[flag[2:]], text_column=text_column,
+                                   id_column=id_column, argument=flag)
+    return list(zip(ids or [None] * len(texts), texts, metas))
+
+
 def add(
     texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to add; '-' reads one document per line from stdin")] = None,
     file: Annotated[Optional[list[Path]], typer.Option("--file", help="A file to add as one document (repeatable)")] = None,
     jsonl: Annotated[Optional[str], typer.Option("--jsonl", help="JSONL with id/text/metadata per line; '-' for stdin")] = None,
+    csv_file: Annotated[Optional[str], typer.Option("--csv", help="CSV with a header row, one document per row ('-' for stdin); other columns -> metadata")] = None,
+    tsv_file: Annotated[Optional[str], typer.Option("--tsv", help="The same, tab-separated")] = None,
+    id_column: Annotated[Optional[str], typer.Option("--id-column", help="--csv/--tsv column holding ids (default: 'id' if present, else derived from the text)")] = None,
+    text_column: Annotated[str, typer.Option("--text-column", help="--csv/--tsv column holding the text")] = "text",
     ids: Annotated[Optional[list[str]], typer.Option("--id", help="Ids for the positional texts, in order")] = None,
     metadata: Annotated[Optional[str], typer.Option("--metadata", help="JSON object stored with every document")] = None,
     directory: Annotated[Optional[Path], typer.Option("--dir", help="Add every file under this folder matching --glob (id = path)")] = None,
@@ -62,6 +76,7 @@ def add(
     max_length: eo.MaxLengthOpt = None,
     layer: eo.LayerOpt = None,
     dtype: eo.DtypeOpt = None,
+    runtime: eo.RuntimeOpt = None,
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per transaction")] = 256,
@@ -100,10 +115,16 @@ def add(
             info(f"skipped empty file {str(f)!r}")
     if jsonl:
         docs += [(i, t, {**(common_meta or {}), **(m or {})} if common_meta else m) for i, t, m in read_jsonl(jsonl)]
+    for flag, source in (("--csv", csv_file), ("--tsv", tsv_file)):
+        if source is not None:
+            docs += [(i, t, {**(common_meta or {}), **m}) for i, t, m in read_table_file(source, flag, id_column,
+                                                                                           text_column)]
     if not docs:
-        raise InvalidArgument("texts: nothing to add; give texts, '-', --file, --dir or --jsonl", argument="texts")
+        raise InvalidArgument("texts: nothing to add; give texts, '-', --file, --dir, --jsonl, --csv or --tsv",
+                              argument="texts")
 
-    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
+    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction,
+                      runtime)
     with open_db(db) as database:
         if database.has_collection(collection):
             coll = database.get_collection(collection, model=model, pooling=pooling, **opts)
@@ -135,29 +156,54 @@ def add(
              f"-> collection {collection!r} now holds {total} documents")
 
 
+IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", help="Fields to show: text, metadata, vector (repeatable or comma-separated)")]
+
+
+def parse_include(values: list[str] | None, default=("text", "metadata")) -> list[str]:
+    return list(default) if not values else [f.strip() for v in values for f in v.split(",") if f.strip()]
+
+
 def get(
-    ids: Annotated[list[str], typer.Argument(help="Document ids")],
+    ids: Annotated[Optional[list[str]], typer.Argument(help="Document ids; none lists the collection")] = None,
+    where: Annotated[Optional[str], typer.Option("--where", help="Only documents matching this metadata filter (JSON)")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many documents (listing)")] = None,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many documents first (listing, insertion order)")] = 0,
+    include: IncludeOpt = None,
     db: DbOpt = None,
     collection: CollectionOpt = "default",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Show documents by id; any id not found is an error (after the found ones are shown)."""
+    """Show documents by id (an id not found is an error, after the found ones are shown), or list them
+    (no ids) in insertion order, filtered and paged."""
+    filt = parse_json_object(where, "--where")
+    fields = parse_include(include)
     with open_db(db, create=False) as database:
-        docs = database.get_collection(collection).get(ids)
-    found = {d.id for d in docs}
-    missing = [i for i in ids if i not in found]
-    if docs:
-        emit([d.to_dict() for d in docs], fmt, ["id", "text", "metadata"])
+        coll = database.get_collection(collection)
+        if ids:
+            docs = coll.get(ids, where=filt, limit=limit, offset=offset, include=fields)
+        else:
+            docs = coll.get(where=filt, limit=limit, offset=offset, include=fields)
+    missing = [i for i in ids or [] if i not in {d.id for d in docs}]
+    if docs or not ids:
+        emit([d.to_dict(fields) for d in docs], fmt, ["id", *fields])
     if missing:
         raise NotFound(f"ids: not found: {', '.join(missing)}", argument="ids")
 
 
 def delete(
-    ids: Annotated[list[str], typer.Argument(help="Document ids")],
+    ids: Annotated[Optional[list[str]], typer.Argument(help="Document ids")] = None,
+    where: Annotated[Optional[str], typer.Option("--where", help="Delete every document matching this metadata filter (JSON)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted")] = False,
     db: DbOpt = None,
     collection: CollectionOpt = "default",
+    fmt: FormatOpt = Format.table,
 ) -> None:
-    """Delete documents by id."""
-    with open_db(db) as database:
-        n = database.get_collection(collection).delete(ids)
-    info(f"deleted {n} of {len(ids)} documents from {collection!r}")
+    """Delete documents by id or by a metadata filter; prints how many (--dry-run: would be)."""
+    filt = parse_json_object(where, "--where")
+    with open_db(db, create=False) as database:
+        n = database.get_collection(collection).delete(ids or None, where=filt, dry_run=dry_run)
+    if fmt in (Format.json, Format.jsonl):
+        emit([{"deleted": n}], fmt, ["deleted"], as_object={"deleted": n})
+    else:
+        of = f" of {len(ids)}" if ids else ""
+        info(f"{'would delete' if dry_run else 'deleted'} {n}{of} documents from {collection!r}")

@@ -13,14 +13,17 @@ DocTemplateOpt = Annotated[Optional[str], typer.Option(
 MaxLengthOpt = Annotated[Optional[int], typer.Option("--max-length", help="Truncate texts to this many tokens")]
 LayerOpt = Annotated[Optional[int], typer.Option("--layer", help="Hidden-state layer to pool (default: last)")]
 DtypeOpt = Annotated[Optional[str], typer.Option("--dtype", help="auto, float32, bfloat16 or float16")]
+RuntimeOpt = Annotated[Optional[str], typer.Option(
+    "--runtime", help="auto, torch or onnx (ONNX Runtime, float32 on the CPU); auto: bf16 on torch where the CPU "
+                      "has it, else onnx for encoder models")]
 PaddingOpt = Annotated[Optional[str], typer.Option("--padding-side", help="left or right (decoders only)")]
 ExcludeOpt = Annotated[bool, typer.Option("--exclude-instruction", help="Leave instruction tokens out of mean pooling")]
 
 
 def options(instruction=None, document_template=None, max_length=None, layer=None, dtype=None,
-            padding_side=None, exclude_instruction=False) -> dict:
+            padding_side=None, exclude_instruction=False, runtime=None) -> dict:
     """Only what the user gave, so that an existing collection's spec is checked against just that."""
     out = {"query_template": instruction, "document_template": document_template, "max_length": max_length,
            "layer": layer, "dtype": dtype, "padding_side": padding_side,
-           "exclude_instruction": True if exclude_instruction else None}
+           "exclude_instruction": True if exclude_instruction else None, "runtime": runtime}
     return {k: v for k, v in out.items() if v is not None}

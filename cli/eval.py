@@ -20,6 +20,7 @@ def evaluate(
     max_length: eo.MaxLengthOpt = None,
     layer: eo.LayerOpt = None,
     dtype: eo.DtypeOpt = None,
+    runtime: eo.RuntimeOpt = None,
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     collection: Annotated[Optional[str], typer.Option("--collection", "-c", help="Evaluate this existing "
@@ -31,7 +32,8 @@ def evaluate(
     from vecdb import evaluate as ev
     from vecdb.paths import default_db_path
 
-    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
+    opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction,
+                      runtime)
     if model is not None:
         opts["model"] = model
     if pooling is not None:

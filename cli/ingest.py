@@ -54,13 +54,14 @@ def ingest(
     model: ModelOpt = None,
     pooling: PoolingOpt = None,
     dtype: eo.DtypeOpt = None,
+    runtime: eo.RuntimeOpt = None,
     max_length: eo.MaxLengthOpt = None,
     db: DbOpt = None,
     collection: CollectionOpt = "default",
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Embed files on a Ray cluster (resumable: unchanged documents are skipped) and store them."""
-    opts = eo.options(max_length=max_length, dtype=dtype)
+    opts = eo.options(max_length=max_length, dtype=dtype, runtime=runtime)
     with open_db(db) as database:
         coll = open_collection(database, collection, model, pooling, opts)
         run(coll, fmt, paths=[str(p) for p in paths], address=ray_address(ray), text_field=text_field,

@@ -13,7 +13,7 @@ _ABORT = (click.exceptions.Abort, typer.Abort)
 # typer >= 0.20 ships its own copy of click, whose ClickException derives from TyperException
 _CLICK = (click.ClickException, typer.exceptions.TyperException)
 
-from . import admin, backends, docs, ingest, models, rag, search, serve, transfer
+from . import admin, backends, docs, ingest, mcp, models, rag, search, serve, similar, transfer
 from . import eval as eval_cmd
 from . import train as train_cmd
 
@@ -22,6 +22,7 @@ app = typer.Typer(name="vecdb", help="A vector search database with a built-in L
 app.callback()(backends.choose)
 app.command("add")(docs.add)
 app.command("search")(search.search)
+app.command("similar")(similar.similar)
 app.command("get")(docs.get)
 app.command("delete")(docs.delete)
 app.command("collections")(admin.collections)
@@ -35,6 +36,7 @@ app.command("reindex")(admin.reindex)
 app.command("context")(rag.context)
 app.command("ask")(rag.ask)
 app.command("serve")(serve.serve)
+app.command("mcp")(mcp.mcp)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("ingest")(ingest.ingest)

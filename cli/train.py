@@ -15,7 +15,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write (resumes a killed run)")],
     model: Annotated[str, typer.Option("--model", "-m", envvar="VECDB_MODEL", help="Base model")] = "minilm",
     mode: Annotated[str, typer.Option("--mode", help="full, lora or pooling (frozen model, trainable pooling)")] = "pooling",
-    pooling: Annotated[Optional[str], typer.Option("--pooling", help="Pooling mode: linear, last-linear, attention")] = None,
+    pooling: Annotated[Optional[str], typer.Option("--pooling", help="A trainable pooling mode, e.g. linear (default from the model's pooling)")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default by mode)")] = None,

@@ -68,6 +68,7 @@ def _one_of(*names: str):
 
 
 Where = Annotated[dict[str, Any] | None, WithJsonSchema(contract.WHERE)]
+WhereGiven = Annotated[dict[str, Any], WithJsonSchema(contract.WHERE_GIVEN)]
 Metadata = dict[str, Any] | None
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS, json_schema_extra={"pattern": contract.TEXT})]
 Include = list[Literal[FIELDS]]  # type: ignore[valid-type]
@@ -80,7 +81,10 @@ class Bodies:
     DocumentsAdd: type[Body]
     IdsBody: type[Body]
     GetBody: type[Body]
+    ListBody: type[Body]
+    DeleteBody: type[Body]
     SearchBody: type[Body]
+    SimilarBody: type[Body]
     ContextBody: type[Body]
     AskBody: type[Body]
     EmbeddingsBody: type[BaseModel]
@@ -115,6 +119,24 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
     class GetBody(IdsBody):
         include: Include = ["text", "metadata"]
 
+    class ListBody(Body):
+        where: Where = None
+        limit: K | None = Field(None, description="At most this many documents (default: all)")
+        offset: Int(ge=0) = Field(0, description="Skip this many documents first (insertion order)")
+        include: Include = ["text", "metadata"]
+
+    class DeleteBody(Body):
+        model_config = ConfigDict(json_schema_extra=_one_of("ids", "where"))
+        ids: Ids = Field(None, description="Documents by id (those that do not exist are ignored)")
+        where: WhereGiven = Field(None, description="Or every document matching this filter")
+        dry_run: bool = Field(False, description="Only count what would be deleted")
+
+        @model_validator(mode="after")
+        def _exactly_one(self) -> "DeleteBody":
+            if (self.ids is None) == (self.where is None):
+                raise ValueError("give exactly one of ids or where")
+            return self
+
     class SearchBody(Body):
         model_config = ConfigDict(json_schema_extra=_one_of("query", "queries"))
         query: Text = Field(None, description="One query (answer: hits)")
@@ -133,6 +155,13 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
             if (self.query is None) == (self.queries is None):
                 raise ValueError("give exactly one of query or queries")
             return self
+
+    class SimilarBody(Body):
+        id: Id = Field(description="A stored document: its nearest neighbours are returned, itself left out")
+        k: K = 10
+        where: Where = None
+        include: Include = ["text", "metadata"]
+        min_score: float | None = Field(None, description="Leave out hits scoring below it")
 
     class ContextBody(Body):
         question: Question
@@ -171,5 +200,5 @@ def build(s: Settings, models: tuple[str, ...], default_model: str, max_dim: int
                                                         "`truncated` counts them) instead of a 400; default: the "
                                                         "server's")
 
-    return Bodies(CollectionCreate, DocumentsAdd, IdsBody, GetBody, SearchBody, ContextBody, AskBody,
-                    EmbeddingsBody)
+    return Bodies(CollectionCreate, DocumentsAdd, IdsBody, GetBody, ListBody, DeleteBody, SearchBody, SimilarBody,
+                  ContextBody, AskBody, EmbeddingsBody)

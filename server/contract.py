@@ -61,6 +61,7 @@ WHERE_SCHEMAS: dict[str, dict] = {
                for op in ("$in", "$nin")}}},
 }
 WHERE = {"anyOf": [{"$ref": _REF + "Where"}, {"type": "null"}], "default": None}
+WHERE_GIVEN = {"allOf": [{"$ref": _REF + "Where"}]}  # a filter that must be there (not null)
 
 
 def check_json(request: Request) -> None:

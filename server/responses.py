@@ -77,6 +77,10 @@ class DocumentsOut(BaseModel):
     missing: list[str]
 
 
+class DocumentList(BaseModel):
+    documents: list[DocumentOut] = Field(description="In insertion order")
+
+
 class DocumentsDeleted(BaseModel):
     deleted: int = Field(description="Rows removed (ids that did not exist are not counted)")
 

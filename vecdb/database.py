@@ -81,6 +81,9 @@ class Database(ABC):
             coll.check_embedder(embedder)
         elif explicit:
             from .embed import EmbedderOptions, load_embedder
+            from .embed.external import refuse_loading
+
+            refuse_loading(coll.spec)  # an external embedder's collection takes only that embedder
 
             options = EmbedderOptions.from_spec(coll.spec, self.pooler_path(coll.spec)).merged(**explicit)
             coll.check_embedder(load_embedder(options, device=self.device))
@@ -145,7 +148,9 @@ class Database(ABC):
     def embedder_for(self, spec: EmbeddingSpec) -> "Embedder":
         """The embedder a stored spec names (loaded once per process)."""
         from .embed import embedder_for_spec
+        from .embed.external import refuse_loading
 
+        refuse_loading(spec)
         return embedder_for_spec(spec, device=self.device, pooler_path=self.pooler_path(spec))
 
     def pooler_path(self, spec: EmbeddingSpec) -> str | None:

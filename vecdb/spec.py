@@ -13,7 +13,7 @@ _UNCOMPARED = frozenset({"version"})
 class EmbeddingSpec:
     model: str                      # preset name, hub id or local path as given
     weights_hash: str               # sha256 over the weight files
-    pooling: str                    # a Pooling value
+    pooling: str                    # a registered pooling mode
     dim: int
     normalize: bool = True
     max_length: int = 256
@@ -25,6 +25,7 @@ class EmbeddingSpec:
     dtype: str = "float32"
     pooling_weights_hash: str | None = None  # trainable pooling layer, if any
     exclude_instruction: bool = False        # instruction tokens left out of mean pooling
+    runtime: str = "torch"                   # what computes the hidden states: torch or onnx (ONNX Runtime)
     version: int = 1
 
     def to_json(self) -> str:

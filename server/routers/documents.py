@@ -11,7 +11,7 @@ from ..contract import JsonRoute
 from ..deps import CollectionDep
 from ..errors import ApiError, declare
 from ..bodies import Bodies
-from ..responses import AddResult, DocumentOut, DocumentsDeleted, DocumentsOut
+from ..responses import AddResult, DocumentList, DocumentOut, DocumentsDeleted, DocumentsOut
 
 DocId = Annotated[str, Path(max_length=MAX_ID_CHARS, json_schema_extra={"pattern": contract.TEXT})]
 ERRORS = declare(400, 404, 503)
@@ -36,6 +36,12 @@ def build(req: Bodies) -> APIRouter:
         return JSONResponse({"documents": [d.to_dict(body.include) for d in docs],
                              "missing": [i for i in body.ids if i not in found]})
 
+    @router.post("/list", response_model=DocumentList, responses=ERRORS,
+                 summary="A page of the collection in insertion order, optionally filtered by `where`")
+    def list_documents(body: req.ListBody, coll: CollectionDep) -> JSONResponse:
+        docs = coll.get(where=body.where, limit=body.limit, offset=body.offset, include=body.include)
+        return JSONResponse({"documents": [d.to_dict(body.include) for d in docs]})
+
     @router.get("/{doc_id}", response_model=DocumentOut, responses=ERRORS, summary="One document")
     def get_document(doc_id: DocId, coll: CollectionDep) -> JSONResponse:
         docs = coll.get([doc_id])
@@ -45,8 +51,9 @@ def build(req: Bodies) -> APIRouter:
         return JSONResponse(docs[0].to_dict())
 
     @router.post("/delete", response_model=DocumentsDeleted, responses=ERRORS,
-                 summary="Delete documents by id; ids that do not exist are ignored")
-    def delete_documents(body: req.IdsBody, coll: CollectionDep) -> dict:
-        return {"deleted": coll.delete(body.ids)}
+                 summary="Delete documents by id (ids that do not exist are ignored) or every document matching "
+                         "`where`; `dry_run` only counts")
+    def delete_documents(body: req.DeleteBody, coll: CollectionDep) -> dict:
+        return {"deleted": coll.delete(body.ids, where=body.where, dry_run=body.dry_run)}
 
     return router

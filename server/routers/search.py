@@ -41,4 +41,10 @@ def build(req: Bodies) -> APIRouter:
             return JSONResponse({"hits": out[0]})
         return JSONResponse({"results": [{"query": q, "hits": hits} for q, hits in zip(queries, out)]})
 
+    @router.post("/similar", response_model=SearchHits, responses=declare(400, 404, 503),
+                 summary="The documents nearest to a stored document (itself left out); no model runs")
+    def similar(body: req.SimilarBody, coll: CollectionDep) -> JSONResponse:
+        hits = coll.similar(body.id, k=body.k, where=body.where, min_score=body.min_score, include=body.include)
+        return JSONResponse({"hits": [h.to_dict(body.include) for h in hits]})
+
     return router

@@ -16,17 +16,43 @@ TEXTS = [
 ]
 
 
-@pytest.mark.slow
-def test_minilm_matches_sentence_transformers(minilm_fp32):
+# What dtype/runtime auto can pick on a CPU (device.choose_runtime): each must match sentence-transformers
+# and give a text the same vector alone or in a batch. bf16 runs only where the CPU computes it natively.
+AUTO_CHOICES = [("torch", "float32"), ("onnx", "float32"), ("torch", "bfloat16")]
+TOLERANCE = {"float32": (0.9999, 1e-4), "bfloat16": (0.999, 1e-2)}  # min cosine vs ST, max batch difference
+
+
+@pytest.fixture(scope="module")
+def st_reference():
     from sentence_transformers import SentenceTransformer
 
     from vecdb.embed.presets import PRESETS
 
     st = SentenceTransformer(str(PRESETS["minilm"].local_path()), device="cpu")
-    ref = st.encode(TEXTS, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
-    ours = minilm_fp32.embed_documents(TEXTS)
-    cos = (ref * ours).sum(1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(ours, axis=1)
-    assert cos.min() >= 0.9999, cos
+    return st.encode(TEXTS, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runtime,dtype", AUTO_CHOICES)
+def test_minilm_matches_sentence_transformers_and_is_batch_invariant(st_reference, runtime, dtype):
+    from vecdb.embed import load_embedder
+    from vecdb.embed.device import cpu_has_native_bf16
+
+    if dtype == "bfloat16" and not cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bf16, so auto never picks it here")
+    emb = load_embedder(model="minilm", dtype=dtype, runtime=runtime)
+    assert (emb.spec.runtime, emb.spec.dtype) == (runtime, dtype)
+    min_cos, max_diff = TOLERANCE[dtype]
+    ours = emb.embed_documents(TEXTS)
+    cos = (st_reference * ours).sum(1) / np.linalg.norm(st_reference, axis=1) / np.linalg.norm(ours, axis=1)
+    assert cos.min() >= min_cos, cos
+    single = np.stack([emb.embed_documents([t])[0] for t in TEXTS])
+    assert np.abs(ours - single).max() <= max_diff
+
+
+@pytest.mark.slow
+def test_auto_picks_one_of_the_tested_choices(minilm):
+    assert (minilm.spec.runtime, minilm.spec.dtype) in AUTO_CHOICES
 
 
 @pytest.mark.slow

@@ -204,7 +204,7 @@ def test_standardize_init_centres_and_equalises_the_features(tmp_path, models):
                             dtype="float32"), tmp_path / "s")
     t.prepare_features(examples())
     t.standardize()
-    x = torch.stack(list(t._features["document"].values()))
+    x = torch.stack(list(t.features["document"].values()))
     with torch.no_grad():
         y = t.emb.pooler.proj(x)
     assert y.mean(0).abs().max() < 1e-4

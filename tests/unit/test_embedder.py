@@ -38,19 +38,21 @@ def _random_pooler(folder, kind, dim):
     p.save(folder)
 
 
-CASES = [(arch, mode, side) for arch in ("llama", "qwen3") for mode in Pooling for side in ("left", "right")]
-CASES += [("bert", mode, "right") for mode in Pooling]
+CASES = [(arch, mode, side, "torch") for arch in ("llama", "qwen3") for mode in Pooling for side in ("left", "right")]
+CASES += [("bert", mode, "right", runtime) for mode in Pooling for runtime in ("torch", "onnx")]
 
 
-@pytest.mark.parametrize("arch,mode,side", CASES)
-def test_batch_equals_one_at_a_time(models, tmp_path, arch, mode, side):
+@pytest.mark.parametrize("arch,mode,side,runtime", CASES)
+def test_batch_equals_one_at_a_time(models, tmp_path, arch, mode, side, runtime):
     folder = str(models[arch])
     pooler_dir = None
     if mode.trainable:
         pooler_dir = tmp_path / "pooler"
         _random_pooler(pooler_dir, mode.value, 64)
     emb = HFEmbedder(resolve(folder), EmbedderOptions(model=folder, pooling=mode.value, padding_side=side,
-                                                      dtype="float32", pooler_path=str(pooler_dir) if pooler_dir else None))
+                                                      dtype="float32", runtime=runtime,
+                                                      pooler_path=str(pooler_dir) if pooler_dir else None))
+    assert emb.spec.runtime == runtime
     emb.max_batch = 4  # several batches of different widths
     batch = emb.embed_documents(TEXTS)
     single = np.stack([emb.embed_documents([t])[0] for t in TEXTS])
@@ -64,11 +66,11 @@ def test_last_token_appends_eos_and_reads_it(models):
     folder = str(models["llama"])
     emb = load_embedder(model=folder, pooling="last-token", dtype="float32")
     assert emb.spec.append_eos and emb.spec.padding_side == "left"
-    ids = emb._tokenize(["the cat"])[0]
+    ids = emb.tokenize(["the cat"])[0]
     assert ids[-1] == emb.eos_id
     # truncation keeps room for EOS
     long = " ".join(["cat"] * 1000)
-    ids = emb._tokenize([long])[0]
+    ids = emb.tokenize([long])[0]
     assert len(ids) == emb.spec.max_length and ids[-1] == emb.eos_id
 
 
@@ -136,7 +138,7 @@ def test_trainable_pooler_hash_in_spec(models, tmp_path):
 def test_small_inputs_run_on_one_thread_and_restore_the_count(models, monkeypatch):
     """A query-sized CPU pass runs on one torch thread (robust on a busy machine); the count comes back."""
     folder = str(models["bert"])
-    emb = HFEmbedder(resolve(folder), EmbedderOptions(model=folder, dtype="float32"))
+    emb = HFEmbedder(resolve(folder), EmbedderOptions(model=folder, dtype="float32", runtime="torch"))
     seen, forward = [], emb.forward
     monkeypatch.setattr(emb, "forward", lambda b: (seen.append(torch.get_num_threads()), forward(b))[1])
     before = torch.get_num_threads()
@@ -149,3 +151,16 @@ def test_small_inputs_run_on_one_thread_and_restore_the_count(models, monkeypatc
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_onnx_runtime_gives_the_torch_vectors(models):
+    folder = str(models["bert"])
+    for layer in (-1, 1):
+        torch_emb = load_embedder(model=folder, dtype="float32", runtime="torch", layer=layer)
+        onnx_emb = load_embedder(model=folder, dtype="float32", runtime="onnx", layer=layer)
+        assert onnx_emb.spec.diff(torch_emb.spec) == {"runtime": ("onnx", "torch")}
+        assert np.abs(onnx_emb.embed_documents(TEXTS) - torch_emb.embed_documents(TEXTS)).max() <= 1e-5
+        assert np.abs(onnx_emb.embed_queries(TEXTS[:2]) - torch_emb.embed_queries(TEXTS[:2])).max() <= 1e-5
+    with pytest.raises(InvalidArgument) as e:
+        load_embedder(model=str(models["llama"]), runtime="onnx")  # decoders run on torch
+    assert e.value.argument == "runtime"

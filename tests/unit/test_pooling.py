@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vecdb.embed.pooling import Pooling, pool
+from vecdb.embed.registry import Pooling, pool
 from vecdb.errors import InvalidArgument
 
 

@@ -16,15 +16,24 @@ from ..errors import InvalidArgument, Unsupported
 from ..spec import EmbeddingSpec
 from . import batching, trainable
 from .base import Embedder, Progress
-from .device import DTYPES, resolve_device, resolve_dtype
-from .options import EmbedderOptions, Pooling, template
-from .pooling import pool
+from .device import DTYPES, choose_runtime, cpu_has_native_bf16, dtype_name, resolve_device
+from .options import EmbedderOptions
 from .presets import ResolvedModel
+from .registry import PoolingMode
+from .resolution import ModelFacts, resolve_options
 from .weights import weights_hash
 
 ENCODER_TYPES = {"bert", "roberta", "xlm-roberta", "mpnet", "distilbert", "deberta", "deberta-v2",
                  "electra", "albert", "camembert", "nomic_bert", "modernbert", "new", "e5"}
 DECODER_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "gpt2"}
+
+
+def is_decoder(config) -> bool:
+    archs = getattr(config, "architectures", None) or []
+    return config.model_type not in ENCODER_TYPES and (
+        any(a.endswith("ForCausalLM") for a in archs) or bool(getattr(config, "is_decoder", False))
+        or config.model_type in DECODER_TYPES)
+
 
 def _load_model(resolved: ResolvedModel, dtype: torch.dtype):
     """Full weights of the root model, then every adapter on the way up merged in order (a LoRA trained
@@ -69,7 +78,7 @@ def _one_thread_if(small: bool):
 
 
 class HFEmbedder(Embedder):
-    """Loads AutoTokenizer + AutoModel from a local folder and pools hidden states."""
+    """Loads AutoTokenizer + AutoModel from a local folder: hidden states, then the pooler."""
 
     def __init__(self, resolved: ResolvedModel, options: EmbedderOptions, device: str | None = None,
                  token_budget: int | None = None):
@@ -78,61 +87,36 @@ class HFEmbedder(Embedder):
 
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
-        d = resolved.option_defaults()
         self.device = resolve_device(device)
         config = AutoConfig.from_pretrained(str(resolved.weights_path))
-        archs = getattr(config, "architectures", None) or []
-        self.is_decoder = config.model_type not in ENCODER_TYPES and (
-            any(a.endswith("ForCausalLM") for a in archs) or bool(getattr(config, "is_decoder", False))
-            or config.model_type in DECODER_TYPES)
-
-        pooling = Pooling.parse(options.pooling or d.get("pooling") or
-                                (Pooling.LAST_TOKEN if self.is_decoder else Pooling.MEAN))
-        padding = (options.padding_side or d.get("padding_side") or ("left" if self.is_decoder else "right")).lower()
-        if padding not in ("left", "right"):
-            raise InvalidArgument(f"padding_side: must be left or right, got {padding!r}", argument="padding_side")
-        if not self.is_decoder and padding == "left":
-            raise InvalidArgument("padding_side: encoder models pad on the right", argument="padding_side")
-        dtype = resolve_dtype(options.dtype, self.device)
-
+        self.is_decoder = is_decoder(config)
         self.tokenizer = AutoTokenizer.from_pretrained(str(resolved.tokenizer_path))
-        self.tokenizer.padding_side = padding
-        model_max = min(int(getattr(self.tokenizer, "model_max_length", 512) or 512), 512)
-        max_length = options.max_length or d.get("max_length") or model_max
-        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
-            raise InvalidArgument(f"max_length: must be an integer >= 2, got {max_length!r}", argument="max_length")
-        query_template = template(options.query_template or d.get("query_template") or "{query}", "query", "{query}")
-        document_template = template(options.document_template or d.get("document_template") or "{text}",
-                                      "document", "{text}")
-        append_eos = options.append_eos
-        if append_eos is None:
-            # A decoder has read the whole text only at its last token, so last-token pooling appends EOS;
-            # not after a prompt such as PromptEOL's, whose own last token is the one to read.
-            prompt_after_text = not document_template.rstrip().endswith("{text}")
-            append_eos = resolved.defaults.get(
-                "append_eos", self.is_decoder and pooling in (Pooling.LAST_TOKEN, Pooling.LAST_LINEAR)
-                and not prompt_after_text)
         self.eos_id = self.tokenizer.eos_token_id
-        if append_eos and self.eos_id is None:
-            raise InvalidArgument("append_eos: the tokenizer has no EOS token", argument="append_eos")
+        facts = ModelFacts(self.is_decoder, getattr(self.tokenizer, "model_max_length", None),
+                           self.eos_id is not None, getattr(config, "num_hidden_layers", None))
+        r = resolve_options(options, resolved.option_defaults(), facts, resolved.defaults)
+        self.tokenizer.padding_side = r.padding_side
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.eos_id if self.eos_id is not None else 0)
+        runtime, dtype = self._runtime(options, config.model_type)
 
-        self.model = _load_model(resolved, DTYPES[dtype]).to(self.device).eval()
-        n_layers = getattr(config, "num_hidden_layers", None)
-        if options.layer != -1 and (n_layers is None or not -n_layers - 1 <= options.layer <= n_layers):
-            raise InvalidArgument(f"layer: must be between {-(n_layers or 0) - 1} and {n_layers}, got {options.layer}",
-                                  argument="layer")
-        hidden = int(getattr(config, "hidden_size", 0) or self.model.get_input_embeddings().embedding_dim)
-        self.pooler = self._pooler(pooling, hidden, resolved, options)
+        weights = _weights_hash(resolved)
+        model = _load_model(resolved, DTYPES[dtype]).to(self.device).eval()
+        hidden = int(getattr(config, "hidden_size", 0) or model.get_input_embeddings().embedding_dim)
+        self.model, self.runner = model, None
+        if runtime == "onnx":
+            from . import ort
+
+            self.runner = ort.OnnxRunner(ort.export(model, r.layer, weights), torch.get_num_threads())
+            self.model = None  # the session holds its own copy of the weights
+        self.pooler = self._pooler(r.pooling, hidden, resolved, options)
         self.spec = EmbeddingSpec(
-            model=resolved.name, weights_hash=_weights_hash(resolved), pooling=pooling.value,
-            dim=self.pooler.out_dim if self.pooler else hidden, normalize=options.normalize, max_length=max_length,
-            padding_side=padding, append_eos=bool(append_eos), layer=options.layer, query_template=query_template,
-            document_template=document_template, dtype=dtype,
-            pooling_weights_hash=self.pooler.weights_hash() if self.pooler else None,
-            exclude_instruction=options.exclude_instruction)
-        self.pooling = pooling
+            model=resolved.name, weights_hash=weights, pooling=r.pooling.value, dim=self.pooler.out_dim,
+            normalize=options.normalize, max_length=r.max_length, padding_side=r.padding_side,
+            append_eos=r.append_eos, layer=r.layer, query_template=r.query_template,
+            document_template=r.document_template, dtype=dtype, pooling_weights_hash=self.pooler.weights_hash(),
+            exclude_instruction=options.exclude_instruction, runtime=runtime)
+        self.pooling = r.pooling
         self.path = resolved.path
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 8192)
         self.max_batch = 512 if self.device.type == "cuda" else 128
@@ -141,9 +125,19 @@ class HFEmbedder(Embedder):
         self._plain = None  # see _untruncating
         self._tok_lock = threading.Lock()
 
-    def _pooler(self, pooling: Pooling, hidden: int, resolved: ResolvedModel, options: EmbedderOptions):
+    def _runtime(self, options: EmbedderOptions, model_type: str) -> tuple[str, str]:
+        from . import ort
+
+        cpu = self.device.type == "cpu"
+        wants_auto = dtype_name(options.dtype) == "auto"
+        return choose_runtime(options.dtype, options.runtime, self.device.type,
+                              native_bf16=cpu and wants_auto and options.runtime != "onnx" and cpu_has_native_bf16(),
+                              cuda_bf16=not cpu and torch.cuda.is_bf16_supported(),
+                              onnx_ok=cpu and ort.available(model_type))
+
+    def _pooler(self, pooling: PoolingMode, hidden: int, resolved: ResolvedModel, options: EmbedderOptions):
         if not pooling.trainable:
-            return None
+            return pooling.build(hidden).to(self.device)
         for folder in (options.pooler_path, resolved.path):
             if trainable.has_pooler(folder):
                 pooler = trainable.load(folder)
@@ -152,15 +146,12 @@ class HFEmbedder(Embedder):
                                           f"{pooler.dim} dims, not {pooling.value!r} over {hidden}", argument="pooling")
                 break
         else:
-            pooler = trainable.create(pooling.value, hidden)  # untrained: starts as mean pooling
+            pooler = trainable.create(pooling.value, hidden)  # untrained: starts as plain pooling
         return pooler.to(self.device).eval()
 
     # ---- tokenisation -------------------------------------------------
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids as the model sees them (special tokens, truncation and the EOS rule applied)."""
-        return self._tokenize(texts)
-
-    def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         limit = self.spec.max_length - (1 if self.spec.append_eos else 0)
         ids = self.tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=limit,
                              return_attention_mask=False, return_token_type_ids=False)["input_ids"]
@@ -170,7 +161,7 @@ class HFEmbedder(Embedder):
 
     def count_tokens(self, texts: Sequence[str], *, truncate: bool = True) -> list[int]:
         if truncate:
-            return [len(x) for x in self._tokenize(texts)]
+            return [len(x) for x in self.tokenize(texts)]
         ids = self._untruncating()(list(texts), add_special_tokens=True, truncation=False,
                                    return_attention_mask=False, return_token_type_ids=False)["input_ids"]
         eos = 1 if self.spec.append_eos else 0
@@ -199,7 +190,7 @@ class HFEmbedder(Embedder):
         return self._around
 
     def _wrap_ids(self, ids: Sequence[int], cut: bool = True) -> list[int]:
-        """Token ids as _tokenize would give them for the text they spell: special tokens, cut, EOS."""
+        """Token ids as tokenize would give them for the text they spell: special tokens, cut, EOS."""
         before, after = self._special()
         limit = self.spec.max_length - (1 if self.spec.append_eos else 0)
         body = list(ids)[:max(limit - len(before) - len(after), 0)] if cut else list(ids)
@@ -233,7 +224,7 @@ class HFEmbedder(Embedder):
 
         return self._run(len(wrapped), produce, None)
 
-    def _prefix_tokens(self, formatted: Sequence[str], prefix_chars: Sequence[int]) -> list[int]:
+    def prefix_tokens(self, formatted: Sequence[str], prefix_chars: Sequence[int]) -> list[int]:
         """How many leading tokens of each text fall inside its instruction prefix."""
         enc = self.tokenizer(list(formatted), add_special_tokens=True, truncation=True,
                              max_length=self.spec.max_length, return_offsets_mapping=True)
@@ -244,8 +235,7 @@ class HFEmbedder(Embedder):
         if kind == "document":
             return [self.spec.format_document(t) for t in texts], None
         formatted = [self.spec.format_query(q, task) for q in texts]
-        if self.spec.exclude_instruction and self.pooling in (Pooling.MEAN, Pooling.WEIGHTED_MEAN, Pooling.MAX,
-                                                              Pooling.LINEAR, Pooling.ATTENTION):
+        if self.spec.exclude_instruction and not self.pooler.sees_instruction:
             tail = len(self.spec.query_template.split("{query}", 1)[1])
             return formatted, [len(f) - len(q) - tail for f, q in zip(formatted, texts)]
         return formatted, None
@@ -253,29 +243,34 @@ class HFEmbedder(Embedder):
     def tokenize_batch(self, texts: Sequence[str], kind: str = "document", task: str | None = None) -> dict:
         """One padded batch (for training): input_ids, attention_mask, pool_mask."""
         formatted, prefix = self._format(texts, kind, task)
-        skip = self._prefix_tokens(formatted, prefix) if prefix is not None else None
-        return batching.pad(self._tokenize(formatted), self.pad_id, self.spec.padding_side == "left", skip)
+        skip = self.prefix_tokens(formatted, prefix) if prefix is not None else None
+        return batching.pad(self.tokenize(formatted), self.pad_id, self.spec.padding_side == "left", skip)
 
     # ---- model --------------------------------------------------------
-    def forward(self, batch: dict) -> torch.Tensor:
-        """Pooled (and normalised) vectors for a padded batch; differentiable outside inference_mode."""
-        mask = batch["attention_mask"].to(self.device)
-        kwargs = {"input_ids": batch["input_ids"].to(self.device), "attention_mask": mask}
-        if self.is_decoder:
-            kwargs["position_ids"] = (mask.cumsum(1) - 1).clamp(min=0)
-            kwargs["use_cache"] = False
+    def hidden_states(self, batch: dict) -> torch.Tensor:
+        """Float32 hidden states (the spec's layer) of a padded batch; differentiable outside inference_mode
+        on the torch runtime."""
+        mask = batch["attention_mask"]
         layer = self.spec.layer
-        if layer != -1:
-            kwargs["output_hidden_states"] = True
-        out = self.model(**kwargs)
-        if layer == -1:
-            h = out.last_hidden_state.float()
+        if self.runner is not None:
+            h = self.runner(batch["input_ids"], mask).to(self.device)
         else:
-            h = out.hidden_states[layer].float()
-            h = F.layer_norm(h, h.shape[-1:])
+            mask = mask.to(self.device)
+            kwargs = {"input_ids": batch["input_ids"].to(self.device), "attention_mask": mask}
+            if self.is_decoder:
+                kwargs["position_ids"] = (mask.cumsum(1) - 1).clamp(min=0)
+                kwargs["use_cache"] = False
+            if layer != -1:
+                kwargs["output_hidden_states"] = True
+            out = self.model(**kwargs)
+            h = (out.last_hidden_state if layer == -1 else out.hidden_states[layer]).float()
+        return h if layer == -1 else F.layer_norm(h, h.shape[-1:])
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        """Pooled (and normalised) vectors for a padded batch."""
         pm = batch.get("pool_mask")
-        pm = pm.to(self.device) if pm is not None else mask
-        v = self.pooler(h, pm) if self.pooler is not None else pool(self.pooling, h, pm)
+        pm = (pm if pm is not None else batch["attention_mask"]).to(self.device)
+        v = self.pooler(self.hidden_states(batch), pm)
         return F.normalize(v, p=2, dim=-1) if self.spec.normalize else v
 
     def _forward_safe(self, batch: dict) -> torch.Tensor:
@@ -296,8 +291,8 @@ class HFEmbedder(Embedder):
         def produce() -> Iterator[tuple[np.ndarray, dict]]:
             for base in range(0, len(texts), window):
                 formatted, prefix = self._format(texts[base:base + window], kind, task)
-                ids = self._tokenize(formatted)
-                skip = self._prefix_tokens(formatted, prefix) if prefix is not None else None
+                ids = self.tokenize(formatted)
+                skip = self.prefix_tokens(formatted, prefix) if prefix is not None else None
                 for idx in batching.plan([len(x) for x in ids], self.token_budget, self.max_batch):
                     yield base + idx, batching.pad([ids[i] for i in idx], self.pad_id,
                                                    self.spec.padding_side == "left",

@@ -2,40 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import Enum
 
 from ..errors import InvalidArgument
 from ..spec import INSTRUCT_TEMPLATE, EmbeddingSpec
-
-
-class Pooling(str, Enum):
-    MEAN = "mean"
-    CLS = "cls"
-    LAST_TOKEN = "last-token"
-    WEIGHTED_MEAN = "weighted-mean"
-    MAX = "max"
-    ATTENTION = "attention"  # trainable: see trainable.py
-    LINEAR = "linear"        # trainable: mean + learned projection
-    LAST_LINEAR = "last-linear"  # trainable: last token + learned projection
-
-    @property
-    def trainable(self) -> bool:
-        return self in (Pooling.ATTENTION, Pooling.LINEAR, Pooling.LAST_LINEAR)
-
-    @classmethod
-    def parse(cls, value: "str | Pooling") -> "Pooling":
-        if isinstance(value, Pooling):
-            return value
-        aliases = {"eos": "last-token", "last": "last-token", "lasttoken": "last-token",
-                   "last_token": "last-token", "weighted_mean": "weighted-mean", "sgpt": "weighted-mean"}
-        key = str(value).strip().lower()
-        key = aliases.get(key, key)
-        for p in cls:
-            if p.value == key:
-                return p
-        valid = ", ".join(p.value for p in cls)
-        raise InvalidArgument(f"pooling: unknown value {value!r}; valid values: {valid}", argument="pooling")
-
+from .registry import Pooling  # noqa: F401  (re-exported: vecdb.embed.options.Pooling)
 
 
 # Named templates: `--document-template prompteol` etc.
@@ -58,6 +28,7 @@ class EmbedderOptions:
     query_template: str | None = None
     document_template: str | None = None
     dtype: str | None = "auto"
+    runtime: str | None = "auto"     # torch or onnx (ONNX Runtime, float32 on the CPU); auto: see device.py
     normalize: bool = True
     exclude_instruction: bool = False
     pooler_path: str | None = None  # folder with trainable pooler weights (a collection's copy)
@@ -67,8 +38,8 @@ class EmbedderOptions:
         return cls(model=spec.model, pooling=spec.pooling, max_length=spec.max_length,
                    padding_side=spec.padding_side, append_eos=spec.append_eos, layer=spec.layer,
                    query_template=spec.query_template, document_template=spec.document_template,
-                   dtype=spec.dtype, normalize=spec.normalize, exclude_instruction=spec.exclude_instruction,
-                   pooler_path=pooler_path)
+                   dtype=spec.dtype, runtime=spec.runtime, normalize=spec.normalize,
+                   exclude_instruction=spec.exclude_instruction, pooler_path=pooler_path)
 
     def merged(self, **explicit) -> "EmbedderOptions":
         return replace(self, **{k: v for k, v in explicit.items() if v is not None})

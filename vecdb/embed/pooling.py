@@ -1,4 +1,4 @@
-"""Pooling: one Enum, one pure function per mode.
+"""Fixed pooling: one pure function per mode (registered in registry.py), wrapped as a pooler object.
 
 Every function takes hidden states ``h`` of shape (batch, tokens, dim) and a
 0/1 ``mask`` of shape (batch, tokens) marking the tokens to pool over, and
@@ -7,9 +7,7 @@ works the same under left and right padding.
 from __future__ import annotations
 
 import torch
-
-from ..errors import InvalidArgument
-from .options import Pooling
+from torch import nn
 
 
 def _m(mask: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -51,17 +49,19 @@ def max_(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return h.masked_fill(mask.unsqueeze(-1) == 0, neg).max(1).values
 
 
-FUNCTIONS = {
-    Pooling.MEAN: mean,
-    Pooling.CLS: cls,
-    Pooling.LAST_TOKEN: last_token,
-    Pooling.WEIGHTED_MEAN: weighted_mean,
-    Pooling.MAX: max_,
-}
+class FixedPooler(nn.Module):
+    """A pure pooling function as a pooler: no weights, output as wide as the hidden states."""
 
+    def __init__(self, mode, fn, dim: int):  # mode: its registry.PoolingMode
+        super().__init__()
+        self.mode, self.fn, self.dim, self.out_dim = mode, fn, dim, dim
 
-def pool(mode: "Pooling | str", h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    mode = Pooling.parse(mode)
-    if mode.trainable:
-        raise InvalidArgument(f"pooling: {mode.value!r} is a trainable layer, not a pure function", argument="pooling")
-    return FUNCTIONS[mode](h, mask)
+    @property
+    def sees_instruction(self) -> bool:
+        return self.mode.sees_instruction
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.fn(h, mask)
+
+    def weights_hash(self) -> None:
+        return None

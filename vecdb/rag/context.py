@@ -78,7 +78,14 @@ def mmr_order(query: np.ndarray, vectors: np.ndarray, lam: float, n: int) -> lis
     """Maximal marginal relevance: pick argmax lam*sim(q, d) - (1-lam)*max sim(d, picked), n times."""
     if len(vectors) == 0:
         return []
-    rel = vectors @ query
+    return mmr_select(vectors @ query, vectors, lam, n)
+
+
+def mmr_select(relevance: np.ndarray, vectors: np.ndarray, lam: float, n: int) -> list[int]:
+    """MMR from each item's relevance to the query (its cosine score) and the items' vectors."""
+    if len(vectors) == 0:
+        return []
+    rel = np.asarray(relevance, dtype=np.float32)
     sim = vectors @ vectors.T
     picked: list[int] = []
     left = list(range(len(vectors)))

@@ -17,22 +17,6 @@ from ..embed.pooling import last_index, mean
 BASES = ("mean", "last", "tokens")
 
 
-def hidden_states(emb, batch: dict) -> torch.Tensor:
-    """Last (or the spec's) hidden states of a padded batch, float32."""
-    import torch.nn.functional as F
-
-    mask = batch["attention_mask"].to(emb.device)
-    kwargs = {"input_ids": batch["input_ids"].to(emb.device), "attention_mask": mask}
-    if emb.is_decoder:
-        kwargs["position_ids"] = (mask.cumsum(1) - 1).clamp(min=0)
-        kwargs["use_cache"] = False
-    if emb.spec.layer != -1:
-        out = emb.model(**kwargs, output_hidden_states=True)
-        h = out.hidden_states[emb.spec.layer].float()
-        return F.layer_norm(h, h.shape[-1:])
-    return emb.model(**kwargs).last_hidden_state.float()
-
-
 def frozen_features(emb, texts: Sequence[str], kind: str = "document", bases: Sequence[str] = ("mean",),
                     task: str | None = None, progress: Callable[[int], None] | None = None,
                     formatted: bool = False) -> dict:
@@ -51,7 +35,7 @@ def frozen_features(emb, texts: Sequence[str], kind: str = "document", bases: Se
                         return_attention_mask=False, return_token_type_ids=False)["input_ids"]
     if eos is not None:
         ids = [x if x and x[-1] == eos else x + [eos] for x in ids]
-    n, dim = len(texts), emb.model.config.hidden_size
+    n, dim = len(texts), emb.pooler.dim
     out: dict = {b: np.zeros((n, dim), np.float32) for b in bases if b != "tokens"}
     if "tokens" in bases:
         out["tokens"] = [None] * n
@@ -59,7 +43,7 @@ def frozen_features(emb, texts: Sequence[str], kind: str = "document", bases: Se
         for idx in batching.plan([len(x) for x in ids], emb.token_budget, emb.max_batch):
             batch = batching.pad([ids[i] for i in idx], emb.pad_id, emb.spec.padding_side == "left")
             mask = batch["attention_mask"].to(emb.device)
-            h = hidden_states(emb, batch)
+            h = emb.hidden_states(batch)  # the embedder's own forward pass
             rows = torch.arange(len(idx), device=h.device)
             body = mask.clone()
             if eos is not None:
@@ -74,14 +58,3 @@ def frozen_features(emb, texts: Sequence[str], kind: str = "document", bases: Se
             if progress:
                 progress(len(idx))
     return out
-
-
-def pad_tokens(seqs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded (B, T, D) float32 and its (B, T) mask from per-text token states."""
-    width = max(s.shape[0] for s in seqs)
-    h = torch.zeros(len(seqs), width, seqs[0].shape[1])
-    m = torch.zeros(len(seqs), width, dtype=torch.long)
-    for r, s in enumerate(seqs):
-        h[r, :s.shape[0]] = s.float()
-        m[r, :s.shape[0]] = 1
-    return h, m

@@ -19,14 +19,12 @@ import torch
 
 from ..errors import InvalidArgument
 from ..embed import EmbedderOptions, HFEmbedder, resolve
-from ..embed import trainable
-from ..embed.presets import MODEL_FILE, SPEC_FILE
-from . import features as feats
+from ..embed.presets import SPEC_FILE
 from .data import Example
 from .loss import false_negative_mask, info_nce
+from .strategies import STRATEGIES, Strategy, feature_cache
 
-MODES = ("full", "lora", "pooling")
-LR = {"full": 2e-5, "lora": 2e-4, "pooling": 1e-3}
+MODES = tuple(STRATEGIES)
 CHECKPOINT = "checkpoint"
 
 
@@ -34,7 +32,7 @@ CHECKPOINT = "checkpoint"
 class TrainConfig:
     model: str = "minilm"
     mode: str = "pooling"
-    pooling: str | None = None       # pooling mode: linear | last-linear | attention (default from the model's)
+    pooling: str | None = None       # a registered mode (a trainable one in pooling mode); None: the model's
     epochs: int = 1
     batch_size: int = 32
     lr: float | None = None
@@ -48,7 +46,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     device: str | None = None
-    dtype: str | None = None         # None: auto (bf16 where native) for the frozen pooling mode, else float32
+    dtype: str | None = None         # None: the strategy's (auto for the frozen pooling mode, else float32)
     bf16: bool | None = None         # bf16 autocast of the trained model's forward pass; None: on CUDA only
     init: str = "identity"           # pooling mode, linear kinds: "standardize" starts from z-scored features
 
@@ -67,32 +65,21 @@ class TrainConfig:
         if self.cache_chunk is not None and self.cache_chunk < 1:
             raise InvalidArgument(f"cache_chunk: must be >= 1, got {self.cache_chunk}", argument="cache_chunk")
 
-
-def _pooler_kind(config: TrainConfig, base_pooling: str) -> str:
-    if config.pooling:
-        kind = config.pooling
-    else:
-        kind = {"last-token": "last-linear", "attention": "attention", "last-linear": "last-linear"}.get(
-            base_pooling, "linear")
-    if kind not in trainable.KINDS:
-        raise InvalidArgument(f"pooling: the pooling mode trains one of {', '.join(trainable.KINDS)}, got {kind!r}",
-                              argument="pooling")
-    return kind
+    @property
+    def strategy(self) -> Strategy:
+        return STRATEGIES[self.mode]
 
 
 def load_for_training(config: TrainConfig) -> HFEmbedder:
-    """The embedder to train: float32 weights (bf16 autocast on GPU, or where config.bf16), trainable pooler."""
-    resolved = resolve(config.model)
-    dtype = config.dtype or ("auto" if config.mode == "pooling" else "float32")  # a frozen model may run in bf16
-    base = HFEmbedder(resolved, EmbedderOptions(model=config.model, max_length=config.max_length, dtype=dtype),
-                      device=config.device)
-    pooling = config.pooling
-    if config.mode == "pooling":
-        pooling = _pooler_kind(config, base.spec.pooling)
+    """The embedder to train: float32 weights (bf16 autocast on GPU, or where config.bf16), the pooling the
+    strategy trains with."""
+    resolved, strategy = resolve(config.model), config.strategy
+    options = EmbedderOptions(model=config.model, max_length=config.max_length,
+                              dtype=config.dtype or strategy.dtype, runtime=strategy.runtime)
+    base = HFEmbedder(resolved, options, device=config.device)
+    pooling = strategy.pooling(config, base.spec.pooling)
     if pooling and pooling != base.spec.pooling:
-        base = HFEmbedder(resolved, EmbedderOptions(model=config.model, pooling=pooling,
-                                                    max_length=config.max_length, dtype=dtype),
-                          device=config.device)
+        base = HFEmbedder(resolved, options.merged(pooling=pooling), device=config.device)
     return base
 
 
@@ -124,105 +111,54 @@ def batch_mask(batch: Sequence[Example], max_negatives: int) -> tuple[list[str],
 class Trainer:
     def __init__(self, config: TrainConfig, out: str | Path, log: Callable[[str], None] | None = None):
         config.check()
-        self.config, self.out = config, Path(out)
+        self.config, self.out, self.strategy = config, Path(out), config.strategy
         self.log = log or (lambda msg: None)
         torch.manual_seed(config.seed)
         self.emb = load_for_training(config)
-        self.params = self._setup()
-        lr = config.lr or LR[config.mode]
+        self.params = self.strategy.setup(self)
+        lr = config.lr or self.strategy.lr
         self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=config.weight_decay)
         self.autocast = config.bf16 if config.bf16 is not None else self.emb.device.type == "cuda"
-        self._features: dict | None = None
-
-    # ---- what is trained ------------------------------------------------
-    def _setup(self) -> list[torch.nn.Parameter]:
-        c, model = self.config, self.emb.model
-        for p in model.parameters():
-            p.requires_grad_(c.mode == "full")
-        if c.mode == "lora":
-            from peft import LoraConfig, get_peft_model
-
-            targets = _lora_targets(model)
-            model = get_peft_model(model, LoraConfig(r=c.lora_r, lora_alpha=c.lora_alpha, lora_dropout=0.0,
-                                                     target_modules=targets))
-            self.emb.model = model
-        if c.gradient_checkpointing and c.mode != "pooling":
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            if c.mode == "lora":
-                model.enable_input_require_grads()
-        params = [p for p in model.parameters() if p.requires_grad]
-        if self.emb.pooler is not None:
-            for p in self.emb.pooler.parameters():
-                p.requires_grad_(True)
-            params += list(self.emb.pooler.parameters())
-        if not params:
-            raise InvalidArgument("mode: nothing to train (pooling mode needs a trainable pooling)", argument="mode")
-        return params
+        self.features: dict | None = None
 
     def modules(self) -> list[torch.nn.Module]:
-        return [m for m in (self.emb.model if self.config.mode != "pooling" else None, self.emb.pooler) if m]
+        return [m for m in self.strategy.modules(self.emb) if m is not None]
 
     # ---- encoding ------------------------------------------------------
     def _format_queries(self, batch: Sequence[Example]) -> list[str]:
         return [self.emb.spec.format_query(ex.query, ex.instruction) for ex in batch]
 
-    def _encode_texts(self, texts: Sequence[str], formatted: bool) -> torch.Tensor:
-        from ..embed import batching
-
-        if not formatted:
-            texts = [self.emb.spec.format_document(t) for t in texts]
-        ids = self.emb.tokenize(list(texts))
-        b = batching.pad(ids, self.emb.pad_id, self.emb.spec.padding_side == "left")
-        with torch.autocast(self.emb.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            return self.emb.forward(b).float()
-
-    def _encode_cached(self, texts: Sequence[str], kind: str) -> torch.Tensor:
-        f = self._features[kind]
-        pooler = self.emb.pooler
-        if pooler.kind == "attention":
-            h, m = feats.pad_tokens([f[t] for t in texts])
-            v = pooler(h.to(self.emb.device), m.to(self.emb.device))
-        else:
-            v = pooler.proj(torch.stack([f[t] for t in texts]).to(self.emb.device))
-        return torch.nn.functional.normalize(v, dim=-1)
-
     def encode(self, texts: Sequence[str], kind: str) -> torch.Tensor:
         """Differentiable vectors; kind 'query' texts are already formatted."""
-        if self.config.mode == "pooling":
-            return self._encode_cached(texts, kind)
-        return self._encode_texts(texts, formatted=kind == "query")
+        return self.strategy.encode(self, texts, kind)
 
     def use_features(self, queries: dict, documents: dict) -> None:
         """Pooling mode: frozen features computed elsewhere ({formatted query: tensor}, {document: tensor})."""
-        self._features = {"query": queries, "document": documents}
+        self.features = {"query": queries, "document": documents}
 
     def prepare_features(self, examples: Sequence[Example]) -> None:
         """Pooling mode: run the frozen model once over every query and document of the data."""
-        if self.config.mode != "pooling" or self._features is not None:
+        if self.features is not None:
             return
-        base = {"attention": "tokens", "linear": "mean", "last-linear": "last"}[self.emb.pooler.kind]
         cache = self.out / CHECKPOINT / "features.pt"
         if cache.exists():
-            self._features = torch.load(cache, weights_only=False)
+            self.features = torch.load(cache, weights_only=False)
             return
         queries = sorted({q for ex in examples for q in self._format_queries([ex])})
         docs = sorted({t for ex in examples for t in [ex.positive, *ex.negatives[:self.config.max_negatives]]})
         self.log(f"caching frozen features of {len(queries)} queries and {len(docs)} documents")
-        q = feats.frozen_features(self.emb, queries, "query", (base,), formatted=True)[base]
-        d = feats.frozen_features(self.emb, docs, "document", (base,))[base]
-        conv = (lambda x: x) if base == "tokens" else torch.from_numpy
-        self._features = {"query": dict(zip(queries, map(conv, q))), "document": dict(zip(docs, map(conv, d)))}
+        self.features = feature_cache(self, queries, docs)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(self._features, cache)
+        torch.save(self.features, cache)
 
     def standardize(self) -> None:
         """Start the projection as a z-score of the frozen document features: raw LLM hidden states are
         dominated by a few huge dimensions, which cosine similarity then mostly measures."""
         pooler = self.emb.pooler
-        if pooler.kind == "attention" or pooler.out_dim != pooler.dim:
-            raise InvalidArgument("init: standardize needs a linear or last-linear pooling of equal width",
-                                  argument="init")
-        x = torch.stack(list(self._features["document"].values())).float()
+        if pooler.feature == "tokens" or pooler.out_dim != pooler.dim:
+            raise InvalidArgument("init: standardize needs a pooling with a linear head over one vector per text, "
+                                  "of equal width", argument="init")
+        x = torch.stack(list(self.features["document"].values())).float()
         mu, sd = x.mean(0), x.std(0).clamp(min=1e-6)
         scale = sd.mean() / sd  # cosine ignores the overall scale: keep weights near 1 so the lr means the same
         with torch.no_grad():
@@ -238,7 +174,7 @@ class Trainer:
 
     def step(self, batch: Sequence[Example]) -> float:
         self.opt.zero_grad(set_to_none=True)
-        if self.config.cache_chunk and self.config.mode != "pooling":
+        if self.config.cache_chunk and self.strategy.gradcache:
             value = self._gradcache_backward(batch)
         else:
             loss = self.loss(batch)
@@ -319,9 +255,9 @@ class Trainer:
         start = self.load_checkpoint()
         if start:
             self.log(f"resuming after epoch {start} from {self.out / CHECKPOINT}")
-        self.prepare_features(examples)
-        if not start and self.config.mode == "pooling" and self.config.init == "standardize":
-            self.standardize()
+        self.strategy.prepare(self, examples)
+        if not start:
+            self.strategy.start(self)
         batches = _Batches(examples, self.config.batch_size, self.config.seed)
         history, t0 = [], time.perf_counter()
         for epoch in range(start, self.config.epochs):
@@ -350,17 +286,10 @@ class Trainer:
         out.mkdir(parents=True, exist_ok=True)
         resolved = resolve(c.model)
         base_name = str(Path(c.model).resolve()) if Path(c.model).expanduser().is_dir() else c.model
-        if c.mode == "full":
-            emb.model.save_pretrained(str(out))
-        elif c.mode == "lora":
-            emb.model.save_pretrained(str(out))
-        if emb.pooler is not None:
+        self.strategy.save(self, out, base_name)
+        if emb.pooler.weights_hash():  # a trainable pooling layer
             emb.pooler.save(out)
         emb.tokenizer.save_pretrained(str(out))
-        if c.mode != "full":
-            (out / MODEL_FILE).write_text(json.dumps({"base_model": base_name,
-                                                      "adapter": "lora" if c.mode == "lora" else None,
-                                                      "pooling": emb.spec.pooling}, indent=2))
         s = emb.spec
         (out / SPEC_FILE).write_text(json.dumps({
             "pooling": s.pooling, "max_length": s.max_length, "padding_side": s.padding_side,
@@ -385,15 +314,6 @@ def train(examples: Sequence[Example], config: TrainConfig, out: str | Path, pro
 def _prefixed(name: str, module: torch.nn.Module):
     for k, v in module.named_parameters():
         yield f"{name}.{k}", v
-
-
-def _lora_targets(model) -> list[str]:
-    names = {n.split(".")[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
-    for group in (["q_proj", "k_proj", "v_proj", "o_proj"], ["query", "key", "value"], ["c_attn"]):
-        found = [g for g in group if g in names]
-        if found:
-            return found
-    raise InvalidArgument("mode: no attention projections found for LoRA in this model", argument="mode")
 
 
 def _base_hash(resolved) -> str:
