@@ -113,4 +113,23 @@ def run_page(path: Path, root: Path, label: str | None = None) -> tuple[list[Blo
                 python.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 python.kill()
+        stop_leftovers(root)
     return ran, skipped, failures
+
+
+def stop_leftovers(root: Path) -> None:
+    """Kill what a page started in the background and left running (a server whose block failed)."""
+    import signal
+
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cwd = Path(os.readlink(proc / "cwd"))
+        except OSError:
+            continue
+        if cwd == root or root in cwd.parents:
+            try:
+                os.kill(int(proc.name), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
