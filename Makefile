@@ -4,7 +4,7 @@ DEMO_DB ?= .demo-db
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv demo test test-fast bench bench-deps bench-quality bench-server bench-train clean
+.PHONY: venv demo test test-fast bench bench-deps bench-quality bench-server bench-train bench-cli clean
 
 venv:
 	@bash .ci/setup-venv
@@ -16,11 +16,14 @@ demo: venv
 	$(BIN)/vecdb search --db $(DEMO_DB) --collection demo "Which is the tallest peak on Earth?" -k 3
 	$(BIN)/vecdb search --db $(DEMO_DB) --collection demo "making coffee" -k 2 --where '{"topic": "cooking"}' --format json
 
+# The whole suite (CI runs this). Tests use the warm worker only where they test it (tests/conftest.py).
 test: venv
 	$(BIN)/python -m pytest -q --durations=10
 
+# The fast tier: storage, filters, CLI, server and RAG on the fake `hash` model; real models only where
+# embedding is what is tested. Everything marked slow (SciFact, kill/resume, Ray, real-model CLI) is left out.
 test-fast: venv
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --durations=5
 
 # Benchmarks (not timed tests): each prints a table and writes bench/results/<name>.{json,md,png}.
 bench-deps: venv
@@ -40,6 +43,10 @@ bench-quality: bench-deps
 
 bench-server: bench-deps
 	$(BIN)/python bench/server_bench.py
+
+# vecdb --help / collections / search (first, warm worker, no worker) / ask wall clock: bench/results/cli_latency.md
+bench-cli: venv
+	$(BIN)/python bench/cli_latency.py
 
 clean:
 	rm -rf $(DEMO_DB) .pytest_cache

@@ -30,6 +30,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", envvar="VECDB_FORMA
                                            help="Output format")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", envvar="VECDB_MODEL",
                                                  help="Preset, model folder or hub id (see `vecdb models`)")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary line")]
 PoolingOpt = Annotated[Optional[str], typer.Option("--pooling", help="Pooling mode, by its registered name (default: the model's); see vecdb.embed.registry")]
 
 
@@ -124,9 +125,11 @@ def _cell(v: Any, csv_mode: bool = False) -> str:
     return s
 
 
-def progress_bar(total: int, description: str):
-    """A rich progress bar on stderr when it is a terminal; otherwise a no-op callback."""
-    if total < 64 or not sys.stderr.isatty() or os.environ.get("VECDB_NO_PROGRESS"):
+def progress_bar(total: int, description: str, *, quiet: bool = False, fmt: Format | None = None):
+    """A progress bar on stderr (advanced per forward pass, with docs/s and an ETA) when stderr is a terminal;
+    a no-op callback when quiet, for JSON output, for small jobs, or with VECDB_NO_PROGRESS set."""
+    if (quiet or fmt in (Format.json, Format.jsonl) or total < 64 or not sys.stderr.isatty()
+            or os.environ.get("VECDB_NO_PROGRESS")):
         return _NoBar()
     return _Bar(total, description)
 
@@ -142,16 +145,29 @@ class _NoBar:
 class _Bar:
     def __init__(self, total: int, description: str):
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.text import Text
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+        class Rate(ProgressColumn):
+            def render(self, task) -> Text:
+                return Text(f"{task.speed:,.1f} docs/s" if task.speed else "- docs/s", style="progress.data.speed")
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=False, speed_estimate_period=60)
         self.total, self.description = total, description
 
     def __enter__(self):
         self.progress.__enter__()
         task = self.progress.add_task(self.description, total=self.total)
-        return lambda n: self.progress.advance(task, n)
+
+        def advance(n: int) -> None:
+            if n:
+                self.progress.advance(task, n)
+                self.progress.refresh()  # every forward pass shows, not only the 10 Hz redraws
+
+        return advance
 
     def __exit__(self, *exc):
         return self.progress.__exit__(*exc)

@@ -11,8 +11,9 @@ from vecdb import limits
 from vecdb.errors import InvalidArgument, LimitExceeded, NotFound
 
 from . import embedopts as eo
-from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db,
+from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, QuietOpt, emit, info, open_db,
                      parse_json_object, progress_bar, read_stdin_text, read_text_file)
+from .runner import run
 
 
 def read_jsonl(source: str) -> list[tuple[str | None, str, dict | None]]:
@@ -80,6 +81,7 @@ def add(
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per transaction")] = 256,
+    quiet: QuietOpt = False,
     ray: Annotated[Optional[str], typer.Option("--ray", help="Embed on Ray: 'local', 'auto' or ray://host:10001")] = None,
     db: DbOpt = None,
     collection: CollectionOpt = "default",
@@ -125,35 +127,37 @@ def add(
 
     opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction,
                       runtime)
-    with open_db(db) as database:
-        if database.has_collection(collection):
-            coll = database.get_collection(collection, model=model, pooling=pooling, **opts)
-        else:
-            coll = database.create_collection(collection, model or "minilm", pooling=pooling, **opts)
-        id_list = [d[0] for d in docs]
-        if ray:
-            from .ingest import ray_address, run
+    id_list = [d[0] for d in docs]
+    if ray:
+        from .ingest import open_collection, ray_address, run as ray_run
 
+        with open_db(db) as database:
+            coll = open_collection(database, collection, model, pooling, opts)
             items = [{"id": i, "text": t, "metadata": m} for i, t, m in docs]
-            return run(coll, fmt, total=len(docs), items=items, address=ray_address(ray), batch_size=batch_size)
-        with progress_bar(len(docs), f"adding to {collection}") as advance:
-            file_ids = {str(f) for f in files}
-            chunking = {} if chunk_size is None else {
-                "chunk_size": chunk_size, "chunk_overlap": chunk_overlap,
-                "sources": [(d[2] or {}).get("source") if d[0] in file_ids else None for d in docs]}
-            res = coll.add([d[1] for d in docs], ids=id_list if any(i is not None for i in id_list) else None,
-                           metadata=[d[2] for d in docs], batch_size=batch_size, progress=advance, **chunking)
-        total = coll.count()
-    summary = {"collection": collection, **res.to_dict(), "count": total}
+            return ray_run(coll, fmt, total=len(docs), items=items, address=ray_address(ray), batch_size=batch_size,
+                           quiet=quiet)
+    file_ids = {str(f) for f in files}
+    chunking = {} if chunk_size is None else {
+        "chunk_size": chunk_size, "chunk_overlap": chunk_overlap,
+        "sources": [(d[2] or {}).get("source") if d[0] in file_ids else None for d in docs]}
+    with progress_bar(len(docs), f"adding to {collection}", quiet=quiet, fmt=fmt) as advance:
+        res = run("add", db, lambda event: advance(event.get("n", 0)) if event.get("event") == "progress" else None,
+                  collection=collection, texts=[d[1] for d in docs],
+                  ids=id_list if any(i is not None for i in id_list) else None, metadata=[d[2] for d in docs],
+                  model=model, pooling=pooling, options=opts, batch_size=batch_size, chunking=chunking)
+    chunked = res.pop("chunked")
+    summary = {"collection": collection, **res}
     if fmt in (Format.json, Format.jsonl):
         emit([summary], fmt, list(summary), as_object=summary)
-    elif res.chunked:
-        info(f"{res.documents} documents chunked ({res.documents_unchanged} unchanged skipped): added {res.added}, "
-             f"updated {res.updated + res.metadata_updated}, unchanged {res.unchanged} chunks "
-             f"-> collection {collection!r} now holds {total} rows")
+    elif quiet:
+        return
+    elif chunked:
+        info(f"{res['documents']} documents chunked ({res['documents_unchanged']} unchanged skipped): added "
+             f"{res['added']}, updated {res['updated'] + res['metadata_updated']}, unchanged {res['unchanged']} "
+             f"chunks -> collection {collection!r} now holds {res['count']} rows")
     else:
-        info(f"added {res.added}, updated {res.updated + res.metadata_updated}, unchanged {res.unchanged} "
-             f"-> collection {collection!r} now holds {total} documents")
+        info(f"added {res['added']}, updated {res['updated'] + res['metadata_updated']}, unchanged "
+             f"{res['unchanged']} -> collection {collection!r} now holds {res['count']} documents")
 
 
 IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", help="Fields to show: text, metadata, vector (repeatable or comma-separated)")]

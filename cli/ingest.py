@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from . import embedopts as eo
-from .common import CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db, progress_bar
+from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, QuietOpt, emit, info, open_db,
+                     progress_bar)
 
 RayOpt = Annotated[str, typer.Option("--ray", envvar="VECDB_RAY",
                                      help="Ray cluster: 'local' starts one here, 'auto' joins the running one, "
@@ -18,18 +19,19 @@ def ray_address(value: str | None) -> str | None:
     return None if value in (None, "", "local") else value
 
 
-def run(coll, fmt: Format, *, total: int | None = None, **kwargs) -> None:
+def run(coll, fmt: Format, *, total: int | None = None, quiet: bool = False, **kwargs) -> None:
     from vecdb.distributed.ray_ingest import ingest as ray_ingest
 
-    with progress_bar(total or 1000, f"embedding on Ray into {coll.name}") as advance:
+    with progress_bar(total or 1000, f"embedding on Ray into {coll.name}", quiet=quiet, fmt=fmt) as advance:
         res = ray_ingest(coll, progress=advance, **kwargs)
     summary = {"collection": coll.name, **res.to_dict(), "count": coll.count()}
     if fmt in (Format.json, Format.jsonl):
         emit([summary], fmt, list(summary), as_object=summary)
-    else:
+    elif not quiet:
         info(f"read {res.read}, embedded {res.embedded} ({res.docs_per_s:.1f} docs/s over {res.seconds:.1f}s), "
              f"skipped {res.skipped} unchanged, {res.metadata_updated} metadata-only, failed {res.failed}"
              f" -> collection {coll.name!r} now holds {summary['count']} documents")
+    if fmt not in (Format.json, Format.jsonl):
         for e in res.errors:
             info(f"  failed: {e}")
     if res.failed:
@@ -56,6 +58,7 @@ def ingest(
     dtype: eo.DtypeOpt = None,
     runtime: eo.RuntimeOpt = None,
     max_length: eo.MaxLengthOpt = None,
+    quiet: QuietOpt = False,
     db: DbOpt = None,
     collection: CollectionOpt = "default",
     fmt: FormatOpt = Format.table,
@@ -65,4 +68,5 @@ def ingest(
     with open_db(db) as database:
         coll = open_collection(database, collection, model, pooling, opts)
         run(coll, fmt, paths=[str(p) for p in paths], address=ray_address(ray), text_field=text_field,
-            id_field=id_field, metadata_field=metadata_field, batch_size=batch_size, concurrency=concurrency)
+            id_field=id_field, metadata_field=metadata_field, batch_size=batch_size, concurrency=concurrency,
+            quiet=quiet)

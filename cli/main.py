@@ -13,7 +13,7 @@ _ABORT = (click.exceptions.Abort, typer.Abort)
 # typer >= 0.20 ships its own copy of click, whose ClickException derives from TyperException
 _CLICK = (click.ClickException, typer.exceptions.TyperException)
 
-from . import admin, backends, docs, ingest, mcp, models, rag, search, serve, similar, transfer
+from . import admin, backends, daemon, docs, ingest, mcp, models, rag, search, serve, similar, transfer
 from . import eval as eval_cmd
 from . import train as train_cmd
 
@@ -42,6 +42,7 @@ app.command("import")(transfer.import_)
 app.command("ingest")(ingest.ingest)
 app.command("train")(train_cmd.train)
 app.command("synth")(train_cmd.synth)
+app.add_typer(daemon.app, name="daemon")
 
 
 def main(argv: list[str] | None = None) -> int:

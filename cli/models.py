@@ -9,7 +9,8 @@ import typer
 from vecdb.errors import NotFound
 
 from . import embedopts as eo
-from .common import CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, emit, info, open_db, progress_bar
+from .common import (CollectionOpt, DbOpt, Format, FormatOpt, ModelOpt, PoolingOpt, QuietOpt, emit, info, open_db,
+                     progress_bar)
 
 
 def models(fmt: FormatOpt = Format.table) -> None:
@@ -33,6 +34,7 @@ def reembed(
     padding_side: eo.PaddingOpt = None,
     exclude_instruction: eo.ExcludeOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
+    quiet: QuietOpt = False,
     abort: Annotated[bool, typer.Option("--abort", help="Remove the staging collection an interrupted reembed of "
                                                         "--collection left (__reembed__NAME) and stop")] = False,
     db: DbOpt = None,
@@ -53,12 +55,12 @@ def reembed(
     opts = eo.options(instruction, document_template, max_length, layer, dtype, padding_side, exclude_instruction)
     with open_db(db) as database:
         total = database.get_collection(collection).count()
-        with progress_bar(total, f"re-embedding {collection}") as advance:
+        with progress_bar(total, f"re-embedding {collection}", quiet=quiet, fmt=fmt) as advance:
             coll = database.reembed(collection, model, pooling=pooling, batch_size=batch_size, progress=advance,
                                     **opts)
         spec = json.loads(coll.spec.to_json())
         count = coll.count()
     if fmt in (Format.json, Format.jsonl):
         emit([], fmt, [], as_object={"collection": collection, "count": count, "spec": spec})
-    else:
+    elif not quiet:
         info(f"re-embedded {count} documents of {collection!r} with {spec['model']} ({spec['pooling']} pooling)")

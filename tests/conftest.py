@@ -1,6 +1,8 @@
 import contextlib
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,34 @@ SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" /
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# CLI tests run in-process; the warm worker is on only in the tests that ask for `daemon_dir`. A worker
+# started anyway (a subprocess given its own environment) lands in this session's folder, stopped at the end.
+os.environ["VECDB_NO_DAEMON"] = "1"
+os.environ["VECDB_DAEMON_DIR"] = SESSION_DAEMON_DIR = tempfile.mkdtemp(prefix="vecdb-t", dir="/tmp")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    stop_worker(Path(SESSION_DAEMON_DIR))
+
+
+def stop_worker(folder: Path) -> None:
+    """Stop the warm worker whose socket is in `folder` (kill it if it does not stop) and remove the folder."""
+    from vecdb.daemon import client, protocol
+
+    old = os.environ.get("VECDB_DAEMON_DIR")
+    os.environ["VECDB_DAEMON_DIR"] = str(folder)
+    try:
+        lock = protocol.paths()["lock"]
+        client.stop(timeout=15)
+        pid = int(lock.read_text().strip() or 0) if lock.exists() else 0
+        if client.alive(pid):
+            client.kill(pid)
+    finally:
+        if old is None:
+            os.environ.pop("VECDB_DAEMON_DIR", None)
+        else:
+            os.environ["VECDB_DAEMON_DIR"] = old
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +67,26 @@ def db(tmp_path):
 
 
 @pytest.fixture
-def coll(db, minilm):
+def coll(db):
+    """A collection with the deterministic fake embedder (hashed bag of words): for storage, filters, RAG."""
+    return db.create_collection("docs", model="hash")
+
+
+@pytest.fixture
+def minilm_coll(db, minilm):
+    """A collection with the real MiniLM: for tests about embedding quality."""
     return db.create_collection("docs", embedder=minilm)
+
+
+@pytest.fixture
+def daemon_dir(monkeypatch):
+    """A private socket folder for the warm worker (short: socket paths are limited); the worker found
+    there is stopped at the end, killed if it does not stop."""
+    d = Path(tempfile.mkdtemp(prefix="vecdb-d", dir="/tmp"))
+    monkeypatch.setenv("VECDB_DAEMON_DIR", str(d))
+    monkeypatch.setenv("VECDB_DAEMON_IDLE", "60")
+    yield d
+    stop_worker(d)
 
 
 @pytest.fixture(scope="session")

@@ -54,10 +54,10 @@ def test_unknown_collection(db):
     assert "nope" in str(e.value) and e.value.argument == "collection"
 
 
-def test_invalid_collection_name(db, minilm):
+def test_invalid_collection_name(db):
     for bad in ["../x", "a/b", "", ".hidden", "x" * 200]:
         with pytest.raises(InvalidArgument) as e:
-            db.create_collection(bad, embedder=minilm)
+            db.create_collection(bad, model="hash")
         assert e.value.argument == "name"
 
 

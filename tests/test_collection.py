@@ -1,4 +1,4 @@
-"""The Python API on real SQLite, FAISS and MiniLM."""
+"""The Python API on real SQLite and FAISS, with the fake `hash` model (MiniLM where the model matters)."""
 import numpy as np
 import pytest
 
@@ -35,7 +35,7 @@ def test_upsert_skips_unchanged_content(coll):
     changed = coll.add([TEXTS[2]], ids=["a"])
     assert (changed.updated, changed.embedded) == (1, 1)
     assert coll.get(["a"])[0].text == TEXTS[2]
-    assert coll.search("graphics cards for deep learning", k=1)[0].id == "a"
+    assert coll.search("GPUs for neural networks", k=1)[0].id == "a"
     meta = coll.add([TEXTS[2]], ids=["a"], metadata=[{"v": 2}])
     assert (meta.metadata_updated, meta.embedded) == (1, 0)
     assert coll.get(["a"])[0].metadata == {"v": 2}
@@ -70,14 +70,14 @@ def test_filtered_search_returns_k_whenever_k_match(coll):
     assert coll.search("anything", k=5, where={"group": 999}) == []
 
 
-def test_collections_create_get_list_drop(db, minilm):
-    db.create_collection("one", embedder=minilm)
-    db.create_collection("two", embedder=minilm).add(["hello"])
+def test_collections_create_get_list_drop(db):
+    db.create_collection("one", model="hash")
+    db.create_collection("two", model="hash").add(["hello"])
     assert [c["name"] for c in db.list_collections()] == ["one", "two"]
     assert db.list_collections()[1]["count"] == 1
     assert db.get_collection("two").count() == 1
     with pytest.raises(vecdb.CollectionExists):
-        db.create_collection("one", embedder=minilm)
+        db.create_collection("one", model="hash")
     db.drop_collection("two")
     assert [c["name"] for c in db.list_collections()] == ["one"]
     with pytest.raises(vecdb.CollectionNotFound):
@@ -100,9 +100,9 @@ def test_spec_is_recorded_and_enforced(db, minilm, tmp_path):
     assert db.get_collection("s", model="minilm", pooling="mean").name == "s"
 
 
-def test_reopen_keeps_everything(tmp_path, minilm):
+def test_reopen_keeps_everything(tmp_path):
     with vecdb.open(tmp_path / "r") as d:
-        d.create_collection("c", embedder=minilm).add(TEXTS, ids=[str(i) for i in range(6)])
+        d.create_collection("c", model="hash").add(TEXTS, ids=[str(i) for i in range(6)])
     with vecdb.open(tmp_path / "r") as d:
         c = d.get_collection("c")
         assert c.count() == 6 and c.search("coffee", k=1)[0].id == "4" and c.check()["ok"]
@@ -119,8 +119,8 @@ def test_instruction_template_applies_to_queries_only(db, minilm):
     assert np.allclose(q, minilm.embed_documents(["query: coffee"])[0], atol=1e-6)
 
 
-def test_add_with_precomputed_vectors(coll, minilm):
-    vecs = minilm.embed_documents(TEXTS[:3])
+def test_add_with_precomputed_vectors(coll):
+    vecs = coll.embedder.embed_documents(TEXTS[:3])
     res = coll.add(TEXTS[:3], ids=["x", "y", "z"], vectors=vecs)
     assert res.added == 3 and res.embedded == 0
     assert coll.search("coffee espresso", k=1)[0].id in {"x", "y", "z"}

@@ -9,7 +9,7 @@ from vecdb.cli.main import main
 from vecdb.errors import InvalidArgument
 
 
-def vecs(n, seed=0, dim=384):
+def vecs(n, seed=0, dim=256):
     x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
@@ -21,10 +21,10 @@ def fill(coll, n=400, seed=0):
     return x
 
 
-def test_index_config_is_recorded_and_reindex_keeps_vectors(tmp_path, minilm):
+def test_index_config_is_recorded_and_reindex_keeps_vectors(tmp_path):
     path = tmp_path / "db"
     with vecdb.open(path) as db:
-        c = db.create_collection("c", embedder=minilm, index="hnsw,M=16,dtype=float16")
+        c = db.create_collection("c", model="hash", index="hnsw,M=16,dtype=float16")
         x = fill(c)
         assert db.list_collections()[0]["index"] == "hnsw"
         assert c.search_vectors(x[:1], k=1)[0][0].id == "d0"
@@ -45,12 +45,12 @@ def test_index_config_is_recorded_and_reindex_keeps_vectors(tmp_path, minilm):
         with pytest.raises(InvalidArgument):
             db.reindex("c", "hnsw,M=x")
         with pytest.raises(InvalidArgument):
-            db.create_collection("d", embedder=minilm, index="ivf,pq=7")
+            db.create_collection("d", model="hash", index="ivf,pq=7")
 
 
-def test_hnsw_deletes_are_masked_then_rebuilt(tmp_path, minilm):
+def test_hnsw_deletes_are_masked_then_rebuilt(tmp_path):
     with vecdb.open(tmp_path / "db") as db:
-        c = db.create_collection("c", embedder=minilm, index={"type": "hnsw", "rebuild_deleted": 0.25})
+        c = db.create_collection("c", model="hash", index={"type": "hnsw", "rebuild_deleted": 0.25})
         x = fill(c)
         c.delete([f"d{i}" for i in range(0, 80)])  # 20%: masked, not rebuilt
         assert c.info()["index"]["deleted_share"] == pytest.approx(0.2)
@@ -62,7 +62,7 @@ def test_hnsw_deletes_are_masked_then_rebuilt(tmp_path, minilm):
         assert [h.id for h in hits][:1] == ["d200"] and len(hits) == 3
 
 
-def test_cli_create_info_reindex(tmp_path, minilm, capsys):
+def test_cli_create_info_reindex(tmp_path, capsys):
     db = str(tmp_path / "db")
 
     def run(*args):
@@ -73,7 +73,7 @@ def test_cli_create_info_reindex(tmp_path, minilm, capsys):
         out = capsys.readouterr()
         return code, out.out, out.err
 
-    assert run("create", "c", "--db", db, "--index", "flat,dtype=int8")[0] == 0
+    assert run("create", "c", "--db", db, "--model", "hash", "--index", "flat,dtype=int8")[0] == 0
     assert run("add", "alpha", "beta", "gamma", "--db", db, "-c", "c")[0] == 0
     code, out, _ = run("info", "--db", db, "-c", "c", "--format", "json")
     idx = json.loads(out)["index"]

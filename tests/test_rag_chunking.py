@@ -151,10 +151,10 @@ def test_fts_in_sync_after_upsert_and_delete(db, coll):
     con.close()
 
 
-def test_migration_backfills_fts_for_existing_rows(tmp_path, minilm):
+def test_migration_backfills_fts_for_existing_rows(tmp_path):
     path = tmp_path / "old"
     with vecdb.open(path) as d:
-        d.create_collection("c", embedder=minilm).add(["the cat sat on the mat", "ocean waves"], ids=["a", "b"])
+        d.create_collection("c", model="hash").add(["the cat sat on the mat", "ocean waves"], ids=["a", "b"])
     con = sqlite3.connect(path / "vecdb.sqlite")  # turn it back into a database from before migration 2
     for stmt in ["DROP TRIGGER documents_fts_insert", "DROP TRIGGER documents_fts_delete",
                  "DROP TRIGGER documents_fts_update", "DROP TABLE documents_fts", "DROP TABLE parents",
@@ -165,16 +165,16 @@ def test_migration_backfills_fts_for_existing_rows(tmp_path, minilm):
     con.commit()
     con.close()
     with vecdb.open(path) as d:
-        c = d.get_collection("c", embedder=minilm)
+        c = d.get_collection("c")
         assert d.store.fts_count(c.id) == 2 and [h.id for h in c.bm25("cat", k=3)] == ["a"]
         assert [h.id for h in c.search("cat on a mat", k=1, hybrid=True)] == ["a"]
 
 
-def test_reembed_keeps_chunk_parent_span_source(tmp_path, minilm, minilm_fp32):
+def test_reembed_keeps_chunk_parent_span_source(tmp_path):
     with vecdb.open(tmp_path / "db") as d:
-        c = d.create_collection("c", embedder=minilm)
+        c = d.create_collection("c", model="hash")
         c.add([paragraphs(6)], ids=["doc"], sources=["a.md"], chunk_size=48, chunk_overlap=8)
         before = sorted((h.id, h.parent_id, h.span, h.source) for h in c.search("proteins", k=20))
-        new = d.reembed("c", embedder=minilm_fp32)
+        new = d.reembed("c", "hash", max_length=300)  # a new spec; the chunks stay as they were
         after = sorted((h.id, h.parent_id, h.span, h.source) for h in new.search("proteins", k=20))
         assert after == before and after[0][1] == "doc" and d.store.fts_count(new.id) == new.count()

@@ -21,9 +21,9 @@ def tiny(tmp_path_factory):
     return str(tiny_decoder(tmp_path_factory.mktemp("m") / "llama"))
 
 
-def test_reembed_changes_spec_and_keeps_documents(tmp_path, minilm, tiny):
+def test_reembed_changes_spec_and_keeps_documents(tmp_path, tiny):
     with vecdb.open(tmp_path / "db") as db:
-        c = db.create_collection("c", embedder=minilm)
+        c = db.create_collection("c", model="hash")
         c.add(TEXTS, ids=[str(i) for i in range(len(TEXTS))], metadata=[{"i": i} for i in range(len(TEXTS))])
         new = db.reembed("c", tiny, pooling="mean", dtype="float32")
         assert new.spec.model == tiny and new.spec.pooling == "mean" and new.spec.dim == 64
@@ -45,12 +45,12 @@ def test_reembed_changes_spec_and_keeps_documents(tmp_path, minilm, tiny):
             db.get_collection("c", pooling="last-token")
 
 
-def test_reembed_resumes_from_staging(tmp_path, minilm, tiny):
+def test_reembed_resumes_from_staging(tmp_path, tiny):
     """A staging collection left by a killed run is reused: its documents are not embedded again."""
     from vecdb.embed import load_embedder
 
     with vecdb.open(tmp_path / "db") as db:
-        db.create_collection("c", embedder=minilm).add(TEXTS, ids=[str(i) for i in range(len(TEXTS))])
+        db.create_collection("c", model="hash").add(TEXTS, ids=[str(i) for i in range(len(TEXTS))])
         emb = load_embedder(model=tiny, pooling="mean", dtype="float32")
         db.create_collection(staging_name("c"), embedder=emb).add(TEXTS[:10], ids=[str(i) for i in range(10)])
         calls = []
@@ -70,7 +70,7 @@ def test_reembed_cli_killed_then_resumed(tmp_path, tiny):
     exe = [sys.executable, "-m", "vecdb.cli.main"]
     n = 1500
     docs = "\n".join(f"document {i} about the river and the ocean number {i}" for i in range(n))
-    p = subprocess.run(exe + ["add", "-", "--batch-size", "500"], input=docs, env=env, capture_output=True, text=True)
+    p = subprocess.run(exe + ["add", "-", "--model", "hash", "--batch-size", "500"], input=docs, env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     p = subprocess.Popen(exe + ["reembed", "--model", tiny, "--pooling", "mean", "--batch-size", "100"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -80,7 +80,7 @@ def test_reembed_cli_killed_then_resumed(tmp_path, tiny):
     assert 0 < staged < n, staged
     with vecdb.open(tmp_path / "db") as db:  # old vectors still served
         c = db.get_collection("default")
-        assert c.spec.model == "minilm" and c.count() == n and c.search("river", k=3)
+        assert c.spec.model == "hash" and c.count() == n and c.search("river", k=3)
     p = subprocess.run(exe + ["reembed", "--model", tiny, "--pooling", "mean", "--format", "json"], env=env,
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr

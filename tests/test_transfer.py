@@ -28,10 +28,10 @@ def _snapshot(coll):
     return {d.id: (d.text, d.metadata, d.vector.tobytes()) for docs in coll.iter_documents(250) for d in docs}
 
 
-def test_round_trip_local_milvus_local(tmp_path, minilm_fp32):
+def test_round_trip_local_milvus_local(tmp_path):
     with vecdb.open(tmp_path / "a") as a, vecdb.open(f"milvus-lite://{tmp_path / 'm.db'}") as m, \
             vecdb.open(tmp_path / "b") as b:
-        src = a.create_collection("docs", embedder=minilm_fp32)
+        src = a.create_collection("docs", model="hash")
         _fill(src)
         original = _snapshot(src)
         r1 = copy_collection(src, m, batch_size=250)
@@ -47,32 +47,33 @@ def test_round_trip_local_milvus_local(tmp_path, minilm_fp32):
         assert [h.id for h in back.search_vectors(vec, k=3)[0]] == [h.id for h in mid.search_vectors(vec, k=3)[0]]
 
 
-def test_resume_skips_what_is_there(tmp_path, minilm_fp32):
+def test_resume_skips_what_is_there(tmp_path):
     with vecdb.open(tmp_path / "a") as a, vecdb.open(f"milvus-lite://{tmp_path / 'm.db'}") as m:
-        src = a.create_collection("docs", embedder=minilm_fp32)
+        src = a.create_collection("docs", model="hash")
         _fill(src, n=300)
         copy_collection(src, m, batch_size=100)
         dst = m.get_collection("docs")
         dst.delete([f"id-{i}" for i in range(50)])
-        src.add(["changed text"], ids=["id-60"], vectors=np.ones((1, 384), np.float32) / np.sqrt(384))
+        dim = src.spec.dim
+        src.add(["changed text"], ids=["id-60"], vectors=np.ones((1, dim), np.float32) / np.sqrt(dim))
         res = copy_collection(src, m, batch_size=100)
         assert (res.copied, res.skipped) == (51, 249)
         assert dst.count() == 300 and dst.get(["id-60"])[0].text == "changed text"
 
 
-def test_spec_mismatch_is_refused(tmp_path, minilm_fp32):
+def test_spec_mismatch_is_refused(tmp_path):
     with vecdb.open(tmp_path / "a") as a, vecdb.open(f"milvus-lite://{tmp_path / 'm.db'}") as m:
-        src = a.create_collection("docs", embedder=minilm_fp32)
+        src = a.create_collection("docs", model="hash")
         _fill(src, n=10)
-        m.create_collection("docs", model="minilm", pooling="cls")
+        m.create_collection("docs", model="hash", max_length=128)  # another spec
         with pytest.raises(SpecMismatch):
             copy_collection(src, m)
 
 
 @pytest.mark.slow
-def test_cli_export_import(tmp_path, minilm_fp32):
+def test_cli_export_import(tmp_path):
     with vecdb.open(tmp_path / "a") as a:
-        _fill(a.create_collection("docs", embedder=minilm_fp32), n=40)
+        _fill(a.create_collection("docs", model="hash"), n=40)
     lite = f"milvus-lite://{tmp_path / 'm.db'}"
     out = subprocess.run(vecdb_cmd() + ["export", "--db", str(tmp_path / "a"), "-c", "docs", "--to", lite,
                                         "--format", "json"], capture_output=True, text=True, check=True)

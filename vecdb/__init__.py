@@ -1,17 +1,39 @@
-"""vecdb: a vector search database with a built-in LLM embedder."""
+"""vecdb: a vector search database with a built-in LLM embedder.
+
+The names below load on first use, so `import vecdb` (and `vecdb --help`) stays cheap: SQLAlchemy and
+FAISS load with the first database, torch and transformers with the first model."""
 from __future__ import annotations
 
+import importlib
 import os
+from typing import TYPE_CHECKING
 
-from .collection import Collection
-from .database import Database
-from .embed import DEFAULT_MODEL, PRESETS, Embedder, EmbedderOptions, Pooling, load_embedder
 from .errors import (CollectionExists, CollectionNotFound, InvalidArgument, InvalidFilter, LimitExceeded,
                      ModelNotAvailable, NotFound, SpecMismatch, StorageError, Unsupported, VecdbError)
-from .records import AddResult, Document, Hit
-from .spec import EmbeddingSpec
+
+if TYPE_CHECKING:
+    from .database import Database
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Database": ".database", "Collection": ".collection", "Hit": ".records", "Document": ".records",
+    "AddResult": ".records", "EmbeddingSpec": ".spec", "Embedder": ".embed", "EmbedderOptions": ".embed",
+    "Pooling": ".embed", "PRESETS": ".embed", "DEFAULT_MODEL": ".embed", "load_embedder": ".embed",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def open(path: str | os.PathLike, device: str | None = None, backend: str | None = None,  # noqa: A001

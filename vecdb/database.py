@@ -168,10 +168,12 @@ class Database(ABC):
             for c in list(self._collections.values()):
                 c.save()
 
-    def close(self) -> None:
+    def close(self, save: bool = True) -> None:
+        """Save the index caches (unless `save` is False: the files on disk are no longer this database's)."""
         if self._closed:
             return
-        self.save()
+        if save:
+            self.save()
         self._close()
         self._closed = True
 

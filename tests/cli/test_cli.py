@@ -10,8 +10,10 @@ from vecdb.cli.main import main
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch, capsys, minilm):
+def run(tmp_path, monkeypatch, capsys):
+    """main() in this process, on a fresh database, with the fake `hash` model unless --model says otherwise."""
     monkeypatch.setenv("VECDB_PATH", str(tmp_path / "db"))
+    monkeypatch.setenv("VECDB_MODEL", "hash")
 
     def _run(*args, stdin: str | bytes | None = None):
         if stdin is not None:
@@ -53,7 +55,7 @@ def test_formats(run):
     code, out, _ = run("collections", "--format", "json")
     assert json.loads(out)[0]["name"] == "default" and json.loads(out)[0]["count"] == 2
     code, out, _ = run("info", "--format", "json")
-    assert json.loads(out)["spec"]["model"] == "minilm"
+    assert json.loads(out)["spec"]["model"] == "hash"
 
 
 def test_stdin_file_and_jsonl(run, tmp_path):
@@ -92,12 +94,16 @@ def test_delete_and_drop(run):
     (("search", "x", "-c", "missing"), None, "no collection named 'missing'"),
     (("add", "   "), None, "texts[0]: empty or whitespace-only"),
     (("add", "x", "--metadata", "[1, 2]"), None, "--metadata: must be a JSON object"),
-    (("add", "x", "--pooling", "median"), None, "pooling: unknown value 'median'"),
+    (("add", "x", "-c", "new", "--model", "minilm", "--pooling", "median"), None, "pooling: unknown value 'median'"),
     (("add", "-"), b"caf\xe9\n", "not UTF-8"),
     (("add", "--jsonl", "-"), '{"id": 5, "text": "x"}\n', "'id' must be a string"),
     (("add", "--jsonl", "-"), '{"text": "x", "metadata": [1]}\n', "'metadata' must be a JSON object"),
     (("add", "--jsonl", "-"), 'not json\n', "line 1 is not valid JSON"),
-    (("search",), None, "Missing argument"),
+    (("search",), None, "query: missing"),
+    (("search", "--vector", "[1, 2]"), None, "vectors: expected finite vectors of dimension 256"),
+    (("search", "--vector", "[[1], [1, 2]]"), None, "--vector: the vectors differ in length"),
+    (("search", "x", "--vector", "[1]"), None, "--vector: give either a query or --vector"),
+    (("ask", "x", "--max-new-tokens", "0"), None, "max_new_tokens: must be a positive integer"),
     (("frobnicate",), None, "No such command"),
 ])
 def test_errors_are_one_line_and_nonzero(run, args, stdin, fragment):
@@ -110,6 +116,19 @@ def test_errors_are_one_line_and_nonzero(run, args, stdin, fragment):
     assert "Traceback" not in err
     code, out, _ = run("get", "e", "--format", "json")
     assert code == 0 and json.loads(out)[0]["text"] == "existing document"
+
+
+def test_search_by_vector_and_quiet(run):
+    from vecdb.embed import load_embedder
+
+    code, out, err = run("add", "alpha beta", "gamma delta", "--id", "a", "--id", "g", "--quiet")
+    assert code == 0 and out == "" and err == ""
+    vector = load_embedder(model="hash").embed_queries(["gamma"])[0].tolist()
+    code, out, _ = run("search", "--vector", json.dumps(vector), "-f", "json")
+    by_text = run("search", "gamma", "-f", "json")[1]
+    assert code == 0 and json.loads(out)[0]["id"] == "g" and json.loads(out) == json.loads(by_text)
+    code, out, _ = run("search", "--vector", json.dumps([vector, vector]), "-f", "json", "-k", "1")
+    assert [r["query"] for r in json.loads(out)] == ["vector 1", "vector 2"]
 
 
 def test_non_utf8_file(run, tmp_path):

@@ -1,7 +1,7 @@
 """SciFact evidence: hybrid (RRF of dense and FTS5 BM25) nDCG@10 >= each alone; long-document chunking
 still ranks the right abstract's chunk first. Uses a prebuilt MiniLM SciFact database when one is
-present (VECDB_SCIFACT_DB, built before the FTS migration: opening it backfills FTS), else embeds the
-judged documents plus 1,000 others."""
+present (VECDB_SCIFACT_DB, built before the FTS migration: opening it backfills FTS), else a copy of the
+session's SciFact database (tests/slow/conftest.py), so the corpus is embedded once per run."""
 import os
 import shutil
 from pathlib import Path
@@ -16,26 +16,18 @@ PREBUILT = Path(os.environ.get("VECDB_SCIFACT_DB", Path(__file__).resolve().pare
 
 
 @pytest.fixture(scope="module")
-def scifact_db(scifact, tmp_path_factory, minilm):
+def rag_db(request, tmp_path_factory, minilm):
     path = tmp_path_factory.mktemp("rag") / "db"
-    if (PREBUILT / "vecdb.sqlite").exists():
-        shutil.copytree(PREBUILT, path)
-        db = vecdb.open(path)
-        coll = db.get_collection("scifact", embedder=minilm)
-    else:
-        db = vecdb.open(path)
-        coll = db.create_collection("scifact", embedder=minilm)
-        judged = {d for q in evaluate.load_qrels(scifact, "test").values() for d in q}
-        for n, chunk in enumerate(evaluate.iter_corpus(scifact, chunk=1000)):
-            keep = [c for c in chunk if n == 0 or c[0] in judged]
-            coll.add([c[1] for c in keep], ids=[c[0] for c in keep], metadata=[c[2] for c in keep])
-    yield db, coll
+    source = PREBUILT if (PREBUILT / "vecdb.sqlite").exists() else request.getfixturevalue("scifact_db")[0]
+    shutil.copytree(source, path)  # a copy: these tests add collections
+    db = vecdb.open(path)
+    yield db, db.get_collection("scifact", embedder=minilm)
     db.close()
 
 
 @pytest.mark.slow
-def test_hybrid_ndcg_at_least_dense_and_bm25(scifact, scifact_db):
-    db, coll = scifact_db
+def test_hybrid_ndcg_at_least_dense_and_bm25(scifact, rag_db):
+    db, coll = rag_db
     assert db.store.fts_count(coll.id) == coll.count()  # backfilled / maintained
     qrels = evaluate.load_qrels(scifact, "test")
     queries = evaluate.load_queries(scifact)
@@ -49,8 +41,8 @@ def test_hybrid_ndcg_at_least_dense_and_bm25(scifact, scifact_db):
 
 
 @pytest.mark.slow
-def test_long_document_chunk_first(scifact, scifact_db):
-    db, coll = scifact_db
+def test_long_document_chunk_first(scifact, rag_db):
+    db, coll = rag_db
     r = long_documents(db, coll, scifact, n_docs=8, per_doc=5)
     print(f"\nlong documents: {r}")
     assert r["chunks"] > r["long_documents"]

@@ -9,10 +9,12 @@ from ..errors import InvalidArgument
 from .context import Context, build_context, check_question
 from .generate import Generator, generator_for
 
-SYSTEM = ("You answer questions using only the numbered context passages. After each statement, cite the "
-          "passages it comes from by their numbers in square brackets, like [1] or [2]. If the context does not "
-          "contain the answer, say that you do not know.")
-TEMPLATE = "Context:\n{context}\n\nQuestion: {question}\n\nAnswer briefly, citing passages like [1]."
+SYSTEM = ("Answer the question in one or two short sentences, using only the numbered passages. Cite the "
+          "passage you use by its number in square brackets, like [1]. If the passages do not answer the "
+          "question, say that you do not know.")
+TEMPLATE = "Passages:\n{context}\n\nQuestion: {question}"
+K = 3                # passages: few and short, so a small model on a CPU answers in seconds
+MAX_NEW_TOKENS = 96  # generation also stops at the end of the answer (see generate.STOP)
 CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
@@ -55,8 +57,9 @@ class Answer:
     """A streaming answer. Iterate events() once: a context event, token events, then done."""
 
     def __init__(self, context: Context, messages: list[dict], generator: Generator, max_new_tokens: int,
-                 temperature: float):
+                 temperature: float, prefix: str = ""):
         self.context = context
+        self.prefix = prefix  # the start of the answer, written into the prompt (see Generator.answer_prefix)
         self.messages = messages
         self.generator = generator
         self.max_new_tokens = max_new_tokens
@@ -66,13 +69,16 @@ class Answer:
 
     def events(self) -> Iterator[dict]:
         """{"event": "context", "passages"}, then {"event": "token", "text"} per piece, then
-        {"event": "done", "answer", "raw_answer", "citations", "invalid_citations"}."""
+        {"event": "done", "answer", "raw_answer", "citations", "invalid_citations", "cited"}; `cited` is False
+        when the answer names no passage that exists."""
         if self._started:
             raise InvalidArgument("answer: events() can be iterated only once; use .result", argument="answer")
         self._started = True
         yield {"event": "context", "question": self.context.question,
                "passages": [p.to_dict() for p in self.context.passages]}
-        pieces = []
+        pieces = [self.prefix] if self.prefix else []
+        if self.prefix:
+            yield {"event": "token", "text": self.prefix}
         for piece in self.generator.stream(self.messages, self.max_new_tokens, self.temperature):
             pieces.append(piece)
             yield {"event": "token", "text": piece}
@@ -84,7 +90,7 @@ class Answer:
             "citations": [{"citation": n, "id": by_number[n].id, "document_id": by_number[n].document_id,
                            "source": by_number[n].source, "span": list(by_number[n].span) if by_number[n].span
                            else None} for n in valid],
-            "invalid_citations": invalid}
+            "invalid_citations": invalid, "cited": bool(valid)}
         yield self.result
 
     def complete(self) -> dict:
@@ -95,10 +101,10 @@ class Answer:
         return self.result
 
 
-def ask(coll, question: str, *, k: int = 5, max_tokens: int = 1024, mmr: float | None = None,
+def ask(coll, question: str, *, k: int = K, max_tokens: int = 1024, mmr: float | None = None,
         hybrid: bool = False, dedupe: bool = True, where: dict | None = None, template: str | None = None,
         generator: Generator | None = None, api_base: str | None = None, api_key: str | None = None,
-        model: str | None = None, max_new_tokens: int = 256, temperature: float = 0.0,
+        model: str | None = None, max_new_tokens: int = MAX_NEW_TOKENS, temperature: float = 0.0,
         timeout: float = 30.0) -> Answer:
     """Retrieve now (bad input fails here); generation runs as Answer.events() is read."""
     check_question(question)
@@ -112,4 +118,6 @@ def ask(coll, question: str, *, k: int = 5, max_tokens: int = 1024, mmr: float |
     ctx = build_context(coll, question, k=k, max_tokens=max_tokens, mmr=mmr, hybrid=hybrid, dedupe=dedupe,
                         where=where)
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": render_prompt(tmpl, ctx)}]
-    return Answer(ctx, messages, gen, max_new_tokens, float(temperature))
+    if gen.answer_prefix:
+        messages.append({"role": "assistant", "content": gen.answer_prefix})
+    return Answer(ctx, messages, gen, max_new_tokens, float(temperature), gen.answer_prefix)

@@ -11,10 +11,19 @@ from ..errors import InvalidArgument, UpstreamError
 
 Messages = list[dict]  # [{"role": "system"|"user"|"assistant", "content": str}]
 LOCAL_MODEL = "smollm2-135m"
+STOP = ["\n\n"]  # the end of the answer: a small model goes on with unrelated paragraphs
+# Torch threads while a CPU generates. One sequence of a 135M model makes small matrix products: with two
+# threads on a 2-core machine that also runs other work, each step waits for the slower thread (measured
+# 5-10x slower than one thread at load 9; about even when idle). torch's setting is process-wide, so it is
+# set for the generation and put back after.
+CPU_THREADS = 1
 
 
 class Generator(ABC):
     name: str
+    # Written as the start of the reply when a prompt ends with an assistant message; a small local model then
+    # names a passage before anything else (it rarely cites when only asked to). Endpoints get no prefix.
+    answer_prefix: str = ""
 
     @abstractmethod
     def stream(self, messages: Messages, max_new_tokens: int = 256, temperature: float = 0.0) -> Iterator[str]:
@@ -29,6 +38,7 @@ class LocalGenerator(Generator):
     """A causal LM with a chat template, run through transformers generate + TextIteratorStreamer."""
 
     name = "local"
+    answer_prefix = "According to passage ["
 
     def __init__(self, model: str | None = None, device: str | None = None, timeout: float = 300.0):
         from ..embed.device import resolve_device
@@ -61,21 +71,28 @@ class LocalGenerator(Generator):
         from transformers import TextIteratorStreamer
 
         tok, model = self._load()
-        ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        go_on = bool(messages) and messages[-1]["role"] == "assistant"  # continue a started reply
+        ids = tok.apply_chat_template(messages, add_generation_prompt=not go_on, continue_final_message=go_on,
+                                      return_tensors="pt", return_dict=True)
         streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True, timeout=self.timeout)
         kwargs = dict(**{k: v.to(self.device) for k, v in ids.items()}, streamer=streamer,
                       max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id or tok.eos_token_id,
-                      repetition_penalty=1.1)
+                      repetition_penalty=1.1, stop_strings=STOP, tokenizer=tok)
         kwargs.update(do_sample=True, temperature=temperature) if temperature > 0 else kwargs.update(do_sample=False)
         failure: list[BaseException] = []
 
         def run():
+            before = torch.get_num_threads()
             try:
+                if self.device.type == "cpu":
+                    torch.set_num_threads(min(before, CPU_THREADS))
                 with torch.inference_mode():
                     model.generate(**kwargs)
             except BaseException as e:  # surfaced to the reader below
                 failure.append(e)
                 streamer.end()
+            finally:
+                torch.set_num_threads(before)
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
