@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 
 from .. import validate
 from ..database import Database
@@ -49,9 +50,13 @@ class MilvusDatabase(Database):
                 kwargs["token"] = self.target.token
             if self.target.db_name:
                 kwargs["db_name"] = self.target.db_name
+            if self.target.lite:
+                _hold_lite(self.target.uri)
             self.client = MilvusClient(**kwargs)
             self.server_version = str(self.client.get_server_version())
         except Exception as e:
+            if self.target.lite:
+                _release_lite(self.target.uri)
             raise StorageError(f"uri: cannot connect to Milvus at {self.location!r}: {_msg(e)}", argument="uri") from None
         check_version(self.server_version, self.location)
 
@@ -176,6 +181,8 @@ class MilvusDatabase(Database):
 
     def _close(self) -> None:
         self.client.close()
+        if self.target.lite:
+            _release_lite(self.target.uri)
 
     def disk_usage(self) -> int:
         if not self.target.lite:
@@ -185,6 +192,30 @@ class MilvusDatabase(Database):
         p = Path(self.target.uri)
         return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (
             p.stat().st_size if p.exists() else 0)
+
+
+# Milvus Lite runs in this process and locks its file until released; count our open handles per
+# file so that closing the last one lets another process open the database.
+_lite_handles: dict[str, int] = {}
+_lite_lock = threading.Lock()
+
+
+def _hold_lite(path: str) -> None:
+    with _lite_lock:
+        _lite_handles[path] = _lite_handles.get(path, 0) + 1
+
+
+def _release_lite(path: str) -> None:
+    with _lite_lock:
+        _lite_handles[path] = _lite_handles.get(path, 1) - 1
+        if _lite_handles[path] > 0:
+            return
+        del _lite_handles[path]
+        try:
+            from milvus_lite.server_manager import server_manager_instance
+        except ImportError:  # an older milvus-lite keeps its own process
+            return
+        server_manager_instance.release_server(path)
 
 
 def check_version(version: str, location: str) -> None:
