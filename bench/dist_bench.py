@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import tempfile
 import sys
@@ -122,8 +121,9 @@ def main() -> None:
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--limit", type=int, default=None, help="first N corpus documents for the ingest timing")
     args = ap.parse_args()
-    results = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "machine": f"{os.cpu_count()}-core CPU "
-               f"({platform.processor() or platform.machine()}), no GPU"}
+    from bench.machine import describe
+
+    results = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "machine": describe()}
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_quality:
             from bench.cache import scifact_db
@@ -138,7 +138,9 @@ def main() -> None:
     old = json.loads((out / "dist.json").read_text()) if (out / "dist.json").exists() else {}
     results = {**old, **results}
     (out / "dist.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = [f"# Milvus and Ray ({results['date']}, {results['machine']})", ""]
+    from bench.machine import label
+
+    lines = [f"# Milvus and Ray ({label(results['machine'])})", ""]
     q = results.get("scifact_backends")
     if q:
         lines += ["| SciFact (prebuilt MiniLM, %s) | local | Milvus Lite |" % q["spec_dtype"], "|---|---|---|",

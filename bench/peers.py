@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import os
-import platform
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact"))
 OUT = ROOT / "bench" / "results"
 INSERT = 256
@@ -206,13 +206,16 @@ def main() -> None:
                      "disk_mb": round(runs[-1]["disk"] / 2**20, 1),
                      "docs_per_s_each_round": [round(len(ids) / x["ingest_s"], 1) for x in runs]})
         print(" | ".join(str(rows[-1][c]) for c in COLS), flush=True)
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
+    from bench.machine import describe
+    from bench.machine import label as machine_label
+
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": describe(),
             "model": "all-MiniLM-L6-v2 (packaged weights)", "dtype": args.dtype, "max_tokens": 256,
             "model_batch": args.batch, "insert_batch": INSERT, "torch_threads": torch.get_num_threads(),
             "queries": len(queries), "k": 10, "rounds": args.rounds}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    md = [f"Date {meta['date']}, {meta['machine']}; {meta['model']}, {args.dtype}, max 256 tokens, "
+    md = [f"Date {meta['date']}, {machine_label(meta['machine'])}; {meta['model']}, {args.dtype}, max 256 tokens, "
           f"{args.batch} docs per forward pass, {INSERT} docs per insert call; {len(queries)} queries, one at a time, k=10; "
           f"median of {args.rounds} interleaved rounds (ingest docs/s per round: "
           + "; ".join(f"{r['system']} {', '.join(map(str, r['docs_per_s_each_round']))}" for r in rows) + ").",
@@ -230,7 +233,7 @@ def main() -> None:
                               ("ingest docs/s (higher is better)", "p50 query latency, ms", "disk MB")):
         ax.barh(names, [r[key] for r in rows], color=["#27a", "#e80", "#999"][:len(rows)])
         ax.set_xlabel(label)
-    fig.suptitle(f"SciFact ({rows[0]['docs']} docs), MiniLM {args.dtype}, 2-core CPU")
+    fig.suptitle(f"SciFact ({rows[0]['docs']} docs), MiniLM {args.dtype}, {machine_label(meta['machine'])}")
     fig.tight_layout()
     fig.savefig(OUT / f"{args.name}.png", dpi=110)
 

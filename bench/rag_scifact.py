@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -86,7 +85,9 @@ def citations(coll, scifact: Path, n: int, max_new_tokens: int = 96) -> dict:
 
 def markdown(r: dict) -> str:
     rt = r["retrieval"]
-    lines = [f"# RAG on SciFact ({r['date']}, {r['machine']})", "",
+    from bench.machine import label
+
+    lines = [f"# RAG on SciFact ({label(r['machine'])})", "",
              f"{rt['queries']} test queries, {r['setup']['documents']} documents, all-MiniLM-L6-v2; "
              f"FTS rows after the migration's backfill: {r['setup']['fts_rows']}", "",
              "| retrieval | nDCG@10 | Recall@100 | MRR@10 |", "|---|---|---|---|"]
@@ -117,7 +118,9 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db, coll, setup = open_scifact(Path(tmp), args.db, args.scifact)
-        r = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "machine": f"{platform.machine()}, 2-core CPU, no GPU",
+        from bench.machine import describe
+
+        r = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "machine": describe(),
              "setup": setup, "retrieval": retrieval(coll, args.scifact),
              "long_documents": long_documents(db, coll, args.scifact, n_docs=args.long_docs)}
         if args.asks:

@@ -5,7 +5,7 @@
 Measures, through vecdb's own index classes: build time (add + training), memory (RSS growth and the index's
 own estimate), p50/p99 latency of single queries at k=10, and recall@10 against exact search, sweeping
 ef_search (hnsw) and nprobe (ivf). Data: fixed seeds; FAISS runs with one OpenMP thread (one query at a
-time on a shared 2-core box). Writes bench/results/scale.{json,md,png} and prints the table.
+time on a shared machine). Writes bench/results/scale.{json,md,png} and prints the table.
 """
 from __future__ import annotations
 
@@ -179,16 +179,17 @@ def main() -> None:
 
 
 def write(name: str, rows: list[dict]) -> None:
-    import platform
 
     import faiss
 
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
+    from bench.machine import describe, label
+
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": describe(),
             "faiss": faiss.__version__, "faiss_query_threads": 1,
             "faiss_build_threads": max((r.get("build_threads", 1) for r in rows), default=1), "k": 10}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    md = [f"Date {meta['date']}, {meta['machine']}, FAISS {meta['faiss']} (queries on 1 thread, "
+    md = [f"Date {meta['date']}, {label(meta['machine'])}, FAISS {meta['faiss']} (queries on 1 thread, "
           f"builds on {meta['faiss_build_threads']}), k=10, single queries.", "",
           "| " + " | ".join(COLS) + " |", "|" + "---|" * len(COLS)]
     md += ["| " + _line(r) + " |" for r in rows]

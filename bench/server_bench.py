@@ -17,7 +17,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -161,14 +160,15 @@ def main() -> None:
     on, off = results["embeddings"]
     sums = {line.split()[0]: float(line.split()[1]) for line in batches}
     mean_batch = sums["vecdb_embedding_batch_size_sum"] / max(sums["vecdb_embedding_batch_size_count"], 1)
-    report = {"date": dt.date.today().isoformat(), "machine": f"{platform.processor() or platform.machine()}, "
-              f"{os.cpu_count()} CPUs, no GPU", "collection": args.collection, "documents": 5183,
+    from bench.machine import describe, label
+
+    report = {"date": dt.date.today().isoformat(), "machine": describe(), "collection": args.collection, "documents": 5183,
               "model": "minilm (all-MiniLM-L6-v2)", "quick": args.quick, "torch_threads": args.torch_threads, **results,
               "embedding_speedup": round(on["req_per_s"] / off["req_per_s"], 2),
               "mean_texts_per_model_call_batching_on": round(mean_batch, 2)}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "server.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [f"# Server benchmark ({report['date']}, {report['machine']})", "",
+    lines = [f"# Server benchmark ({label(report['machine'])})", "",
              f"SciFact collection ({report['documents']} documents), {report['model']}, one uvicorn process, "
              "clients on the same machine.", "",
              "| search, concurrent clients | requests | req/s | p50 ms | p99 ms |", "|---|---|---|---|---|"]

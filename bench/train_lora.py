@@ -24,6 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.cache import CACHE  # noqa: E402
+from bench.machine import describe  # noqa: E402
 from bench.train_scifact import OUT, SCIFACT, mined_negatives, ndcg, write_md  # noqa: E402
 
 
@@ -137,7 +138,7 @@ def main() -> None:
         "earlier_epochs": earlier.get("epochs"), "earlier_loss": earlier.get("loss"), "batch_size": args.batch_size, "lr": args.lr,
         "hard_negatives": args.hard_negatives, "loss": summary["loss"], "out": str(out),
         "data": "qrels/train.tsv + mined hard negatives", "date": args.date,
-        "machine": "2-core CPU, no GPU, bf16 autocast"}
+        "machine": describe()}
     results_path.write_text(json.dumps(results, indent=2))
     write_md(results, OUT)
 

@@ -26,6 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.cache import CACHE, scifact_db  # noqa: E402
+from bench.machine import describe  # noqa: E402
 SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" / "scifact"))
 OUT = ROOT / "bench" / "results"
 KIND = {"mean": "linear", "last": "last-linear"}
@@ -161,7 +162,7 @@ def main() -> None:
         name = name if name.count(":") == 2 else name + ":identity"
         key = name + (" (synth only)" if args.synth else "")
         results[key] = {**run_one(name, feats, examples, args, qrels), "date": args.date,
-                        "machine": "2-core CPU, no GPU"}
+                        "machine": describe()}
         print(key, json.dumps(results[key]), flush=True)
         out_dir.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=2))

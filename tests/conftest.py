@@ -149,3 +149,15 @@ def _drop_database(client, uri: str, name: str) -> None:
         inside.drop_collection(coll)
     inside.close()
     client.drop_database(name)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many README/docs examples ran, and which were skipped and why."""
+    try:
+        from tests.docs.test_examples import SUMMARY
+    except ImportError:
+        return
+    if SUMMARY["ran"] or SUMMARY["skipped"]:
+        terminalreporter.write_line(f"docs examples: {len(SUMMARY['ran'])} run, {len(SUMMARY['skipped'])} skipped")
+        for b in SUMMARY["skipped"]:
+            terminalreporter.write_line(f"  skipped {b.name}: {b.skip}")

@@ -1,4 +1,4 @@
-"""README's table of limits lists exactly the limits in vecdb/limits.py, with the same values."""
+"""docs/limits.md lists exactly the limits in vecdb/limits.py, with the same values."""
 from __future__ import annotations
 
 import re
@@ -6,13 +6,12 @@ from pathlib import Path
 
 from vecdb import limits
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "limits.md"
 ROW = re.compile(r"^\| `(MAX_[A-Z_]+)` \| ([\d,]+) \|", re.M)
 
 
-def test_readme_lists_every_limit_with_its_value():
-    section = README.read_text().split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
-    documented = {name: int(value.replace(",", "")) for name, value in ROW.findall(section)}
+def test_the_limits_page_lists_every_limit_with_its_value():
+    documented = {name: int(value.replace(",", "")) for name, value in ROW.findall(PAGE.read_text())}
     assert documented == limits.ALL
 
 
