@@ -3,6 +3,8 @@
 - ```sh blocks run in bash (`set -e`), ```python blocks in one Python session per page (later blocks
   see earlier blocks' names); both in a fresh workspace holding the example files of tests/docs/kit,
   with HOME and VECDB_PATH inside it and the project's `vecdb` first on PATH.
+- The `vecdb` command runs as a reader's would, with its warm worker: one per page, in a folder of its
+  own, stopped when the page ends.
 - A block preceded by `<!-- skip: REASON -->` is not run (a network, a GPU, a hub model, a server
   that runs forever); the reason is reported. Other fences (text, json, console, ...) are prose.
 """
@@ -14,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,15 +70,29 @@ def blocks(path: Path, label: str | None = None) -> list[Block]:
 
 
 def workspace(root: Path) -> dict:
-    """Copy the example kit into `root`; the environment the blocks run in."""
+    """Copy the example kit into `root`; the environment the blocks run in (the page's own warm worker)."""
     shutil.copytree(KIT, root, dirs_exist_ok=True)
     bindir = str(Path(sys.executable).parent)
     env = dict(os.environ, HOME=str(root), VECDB_PATH=str(root / "db"), PATH=bindir + os.pathsep + os.environ["PATH"],
-               VECDB_NO_DAEMON="1", VECDB_NO_PROGRESS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               VECDB_NO_PROGRESS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               VECDB_DAEMON_DIR=tempfile.mkdtemp(prefix="vecdb-p", dir="/tmp"), VECDB_DAEMON_IDLE="300",
                VECDB_CACHE_DIR=os.environ.get("VECDB_CACHE_DIR", str(Path.home() / ".cache" / "vecdb")))
-    for k in ("VECDB_COLLECTION", "VECDB_FORMAT", "VECDB_MODEL", "VECDB_URI", "VECDB_BACKEND"):
+    for k in ("VECDB_COLLECTION", "VECDB_FORMAT", "VECDB_MODEL", "VECDB_URI", "VECDB_BACKEND", "VECDB_NO_DAEMON"):
         env.pop(k, None)
     return env
+
+
+def stop_worker(env: dict) -> None:
+    """Stop the page's warm worker (`vecdb daemon stop`), kill it if it does not stop, remove its folder."""
+    folder = Path(env["VECDB_DAEMON_DIR"])
+    subprocess.run(["vecdb", "daemon", "stop"], env=env, capture_output=True, timeout=60)
+    from vecdb.daemon import client
+
+    for lock in folder.glob("*.lock"):
+        pid = lock.read_text().strip()
+        if pid.isdigit():
+            client.kill(int(pid))  # only if it is still a vecdb worker
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_page(path: Path, root: Path, label: str | None = None) -> tuple[list[Block], list[Block], list[str]]:
@@ -114,13 +131,12 @@ def run_page(path: Path, root: Path, label: str | None = None) -> tuple[list[Blo
             except subprocess.TimeoutExpired:
                 python.kill()
         stop_leftovers(root)
+        stop_worker(env)
     return ran, skipped, failures
 
 
 def stop_leftovers(root: Path) -> None:
     """Kill what a page started in the background and left running (a server whose block failed)."""
-    import signal
-
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue

@@ -32,12 +32,21 @@ def test_every_example_block_is_run_or_skipped_with_a_reason():
 
 @pytest.mark.slow
 def test_a_typo_in_a_block_fails(tmp_path):
-    """On a copy of README.md: a misspelt command in an sh block, or a misspelt name in a python block."""
+    """On a copy of README.md: a misspelt command in an sh block, or a misspelt name in a python block.
+    The blocks before the broken one become no-ops of the same length (lines keep their numbers), so the
+    copy fails at once instead of first running the page's real work."""
     text = (ROOT / "README.md").read_text()
     for lang, typo in (("sh", lambda code: code.replace("vecdb ", "vecdbb ", 1)),
                        ("python", lambda code: code.replace("vecdb.", "vecdb_typo.", 1))):
-        target = next(b for b in blocks(ROOT / "README.md") if b.lang == lang and not b.skip)
-        broken = text.replace(target.code, typo(target.code), 1)
+        page = blocks(ROOT / "README.md")
+        target = next(b for b in page if b.lang == lang and not b.skip)
+        broken = text
+        for b in page:
+            if b.line < target.line and not b.skip:
+                noop = "true" if b.lang == "sh" else "pass"
+                lines = b.code.splitlines(keepends=True)
+                broken = broken.replace(b.code, "".join(noop + "\n" * line.endswith("\n") for line in lines), 1)
+        broken = broken.replace(target.code, typo(target.code), 1)
         assert broken != text
         copy = tmp_path / lang / "README.md"
         copy.parent.mkdir()

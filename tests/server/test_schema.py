@@ -9,6 +9,7 @@ Two hooks state rules JSON Schema cannot express, so generated "valid" requests 
 Everything else a valid request can be refused for is in the schema (patterns, ranges, uniqueItems,
 the `where` grammar) or is a declared 404/409."""
 import collections
+import os
 import time
 
 import pytest
@@ -23,7 +24,7 @@ from vecdb.server import Settings, create_app
 
 pytestmark = pytest.mark.slow
 KEY = "schema-key"
-EXAMPLES = 50
+EXAMPLES = int(os.environ.get("VECDB_SCHEMA_EXAMPLES", "50"))
 HASH_MAX_LENGTH = 512  # the hash model's max_length: no passage has more tokens
 
 
