@@ -16,9 +16,11 @@ demo: venv
 	$(BIN)/vecdb search --db $(DEMO_DB) --collection demo "Which is the tallest peak on Earth?" -k 3
 	$(BIN)/vecdb search --db $(DEMO_DB) --collection demo "making coffee" -k 2 --where '{"topic": "cooking"}' --format json
 
-# The whole suite (CI runs this). Tests use the warm worker only where they test it (tests/conftest.py).
+# The whole suite (CI runs this), on $(WORKERS) pytest-xdist workers (tests/conftest.py groups the files).
+# Tests use the warm worker only where they test it. WORKERS=0 runs it in one process.
+WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest -q --durations=10
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --durations=10
 
 # The fast tier: storage, filters, CLI, server and RAG on the fake `hash` model; real models only where
 # embedding is what is tested. Everything marked slow (SciFact, kill/resume, Ray, real-model CLI) is left out.

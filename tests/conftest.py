@@ -151,13 +151,30 @@ def _drop_database(client, uri: str, name: str) -> None:
     client.drop_database(name)
 
 
+# `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). A file's tests stay on one
+# worker (module fixtures are built once); the files that share the expensive session fixtures (the real
+# Milvus server, the embedded SciFact database) form one group, so neither is built twice.
+SHARED_GROUP = ("tests/contract/", "tests/slow/test_milvus_server_scifact.py", "tests/slow/test_scifact.py",
+                "tests/slow/test_rag_scifact.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            path = item.nodeid.split("::")[0]
+            group = "milvus-server+scifact" if path.startswith(SHARED_GROUP) else path
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_terminal_summary(terminalreporter):
-    """How many README/docs examples ran, and which were skipped and why."""
-    try:
-        from tests.docs.test_examples import SUMMARY
-    except ImportError:
-        return
-    if SUMMARY["ran"] or SUMMARY["skipped"]:
-        terminalreporter.write_line(f"docs examples: {len(SUMMARY['ran'])} run, {len(SUMMARY['skipped'])} skipped")
-        for b in SUMMARY["skipped"]:
-            terminalreporter.write_line(f"  skipped {b.name}: {b.skip}")
+    """How many README/docs examples ran, and which were skipped and why (tests/docs/test_examples.py)."""
+    ran, skipped = [], []
+    for report in (r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "docs_examples" and getattr(report, "when", "") == "call":
+                ran += value["ran"]
+                skipped += value["skipped"]
+    if ran or skipped:
+        terminalreporter.write_line(f"docs examples: {len(ran)} run, {len(skipped)} skipped")
+        for block, reason in sorted(skipped):
+            terminalreporter.write_line(f"  skipped {block}: {reason}")

@@ -8,7 +8,6 @@ from .runner import blocks, run_page
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-SUMMARY: dict[str, list] = {"ran": [], "skipped": []}
 
 
 def _label(p: Path) -> str:
@@ -17,10 +16,10 @@ def _label(p: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=_label)
-def test_page_examples_run(page, tmp_path):
+def test_page_examples_run(page, tmp_path, record_property):
     ran, skipped, failures = run_page(page, tmp_path / "work", _label(page))
-    SUMMARY["ran"] += ran
-    SUMMARY["skipped"] += skipped
+    # read by tests/conftest.py's terminal summary (a property reaches it from pytest-xdist workers too)
+    record_property("docs_examples", {"ran": [b.name for b in ran], "skipped": [[b.name, b.skip] for b in skipped]})
     assert not failures, "\n".join(failures)
 
 
