@@ -85,15 +85,8 @@ class DocumentsDeleted(BaseModel):
     deleted: int = Field(description="Rows removed (ids that did not exist are not counted)")
 
 
-class Hit(BaseModel):
-    id: str
+class Hit(DocumentOut):
     score: float = Field(description="Cosine similarity; with hybrid, the reciprocal-rank-fusion score")
-    text: str | None = Field(None, description="With include text")
-    metadata: dict[str, Any] | None = Field(None, description="With include metadata")
-    vector: list[float] | None = Field(None, description="With include vector")
-    document_id: str | None = Field(None, description="A chunk's parent document")
-    span: list[int] | None = Field(None, description="A chunk's character span in its parent")
-    source: str | None = None
 
 
 class SearchHits(BaseModel):

@@ -27,16 +27,8 @@ class Hit:
         return self.parent_id or self.id
 
     def to_dict(self, include=("text", "metadata")) -> dict:
-        out = {"id": self.id, "score": self.score}
-        if "text" in include:
-            out["text"] = self.text
-        if "metadata" in include:
-            out["metadata"] = self.metadata
-        if "vector" in include and self.vector is not None:
-            out["vector"] = [float(x) for x in self.vector]
-        if self.parent_id is not None or self.source is not None:
-            out.update(document_id=self.document_id, span=list(self.span) if self.span else None, source=self.source)
-        return out
+        return _fields({"id": self.id, "score": self.score}, self, include,
+                       chunk=self.parent_id is not None or self.source is not None)
 
 
 @dataclass
@@ -50,16 +42,20 @@ class Document:
     source: str | None = None
 
     def to_dict(self, include=("text", "metadata")) -> dict:
-        out = {"id": self.id}
-        if "text" in include:
-            out["text"] = self.text
-        if "metadata" in include:
-            out["metadata"] = self.metadata
-        if "vector" in include and self.vector is not None:
-            out["vector"] = [float(x) for x in self.vector]
-        if self.parent_id is not None:
-            out.update(document_id=self.parent_id, span=list(self.span) if self.span else None, source=self.source)
-        return out
+        return _fields({"id": self.id}, self, include, chunk=self.parent_id is not None)
+
+
+def _fields(out: dict, rec: Hit | Document, include, chunk: bool) -> dict:
+    """`out` with the fields `include` names, and a chunk's parent, span and source."""
+    if "text" in include:
+        out["text"] = rec.text
+    if "metadata" in include:
+        out["metadata"] = rec.metadata
+    if "vector" in include and rec.vector is not None:
+        out["vector"] = [float(x) for x in rec.vector]
+    if chunk:
+        out.update(document_id=rec.parent_id or rec.id, span=list(rec.span) if rec.span else None, source=rec.source)
+    return out
 
 
 @dataclass
