@@ -7,12 +7,13 @@ else on the machine falls on every side; the tables give medians. Systems, all o
 most 256 tokens:
   st          sentence-transformers fp32 `encode` (batch 32), then FAISS IndexFlatIP for queries
   vecdb       `Collection.add` then `Collection.search`, dtype and runtime auto
+  vecdb-onnx  the same with dtype float32 on the onnx runtime (vecdb's float32 path where bf16 is slow)
   vecdb-torch the same with dtype float32 on torch (vecdb's fp32 path before the onnx runtime)
-`--isa avx2` runs the same processes with the libraries limited to AVX2 (ATEN_CPU_CAPABILITY,
-ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS, FBGEMM_ENABLE_INSTRUCTIONS): an emulation of an AVX2-only CPU.
-ONNX Runtime's own kernels (MLAS) pick their instructions from CPUID and cannot be limited, so the onnx
-figures under that emulation are upper bounds; the `ort_matmul` figure shows how fast MLAS's matmul is
-here beside torch's. The limit is the peak fp32 matmul rate measured in the same run times the GFLOP a
+`--isa avx2` runs the same processes with every library limited to AVX2: torch's by environment
+variables (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS, FBGEMM_ENABLE_INSTRUCTIONS),
+ONNX Runtime's by a copy whose XCR0 reads show no AVX-512 or AMX state (bench/ort_avx2.py): an emulation of
+an AVX2-only CPU on this one (same cores, caches and clock); the `ort_matmul` and `torch_fp32` peaks show
+both at AVX2 rates. The limit is the peak fp32 matmul rate measured in the same run times the GFLOP a
 document needs (its real token count, no padding). Writes bench/results/embed_throughput.{json,md}.
 """
 from __future__ import annotations
@@ -34,7 +35,15 @@ SCIFACT = Path(os.environ.get("VECDB_SCIFACT", ROOT.parent / "shared" / "eval" /
 OUT = ROOT / "bench" / "results"
 AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
             "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2"}
-SYSTEMS = ("st", "vecdb", "vecdb-torch")
+def avx2_env() -> dict:
+    """The environment of a process that sees an AVX2-only CPU (torch's libraries and ONNX Runtime)."""
+    from ort_avx2 import build
+
+    path = os.pathsep.join(p for p in (str(build()), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, **AVX2_ENV, "PYTHONPATH": path}
+
+
+SYSTEMS = ("st", "vecdb", "vecdb-onnx", "vecdb-torch")
 ADD_BATCH = 256  # Collection.add's default batch_size
 
 
@@ -161,6 +170,8 @@ def worker(args) -> None:
         out = work_st(texts, qs)
     elif args.worker == "vecdb":
         out = work_vecdb(texts, qs, "auto", "auto")
+    elif args.worker == "vecdb-onnx":
+        out = work_vecdb(texts, qs, "float32", "onnx")
     elif args.worker == "vecdb-torch":
         out = work_vecdb(texts, qs, "float32", "torch")
     else:
@@ -170,7 +181,7 @@ def worker(args) -> None:
 
 # ---- orchestration ----------------------------------------------------------------------------
 def run_one(name: str, isa: str, args) -> dict:
-    env = {**os.environ, **(AVX2_ENV if isa == "avx2" else {})}
+    env = avx2_env() if isa == "avx2" else dict(os.environ)
     cmd = [sys.executable, __file__, "--worker", name, "--docs", str(args.docs), "--queries", str(args.queries)]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     lines = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
@@ -180,7 +191,8 @@ def run_one(name: str, isa: str, args) -> dict:
 
 
 def work_per_doc(texts: list[str]) -> dict:
-    """GFLOP per document from its real token count, and the padded-token share of vecdb's batches."""
+    """GFLOP per document from its real token count, and the padded-token share of vecdb's batches on each
+    CPU path (torch: up to 128 texts a batch; onnx float32: 8; int8: 1, so none)."""
     from vecdb.embed import batching, load_embedder
 
     emb = load_embedder(model="minilm", dtype="float32", runtime="torch")
@@ -188,14 +200,15 @@ def work_per_doc(texts: list[str]) -> dict:
     d, ff, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
     lens = [len(x) for x in emb.tokenize(texts)]
     flop = [layers * (2 * t * (4 * d * d + 2 * d * ff) + 4 * t * t * d) for t in lens]
-    padded, batches = 0, 0
-    for start in range(0, len(lens), ADD_BATCH):  # Collection.add embeds ADD_BATCH documents a call
-        part = lens[start:start + ADD_BATCH]
-        plan = batching.plan(part, emb.token_budget, emb.max_batch)
-        padded += sum(len(b) * max(part[i] for i in b) for b in plan)
-        batches += len(plan)
+    shares = {}
+    for name, most in (("torch", emb.max_batch), ("onnx-float32", 8), ("onnx-int8", 1)):
+        padded = 0
+        for start in range(0, len(lens), ADD_BATCH):  # Collection.add embeds ADD_BATCH documents a call
+            part = lens[start:start + ADD_BATCH]
+            padded += sum(len(b) * max(part[i] for i in b) for b in batching.plan(part, emb.token_budget, most))
+        shares[name] = round(1 - sum(lens) / padded, 4)
     return {"gflop_per_doc": float(np.mean(flop)) / 1e9, "tokens_per_doc": float(np.mean(lens)),
-            "padded_token_share": 1 - sum(lens) / padded, "batches": batches}
+            "padded_token_share": shares}
 
 
 def versions() -> dict:
@@ -260,18 +273,27 @@ def summarise(runs: list[dict], isas: list[str], per_doc: dict) -> dict:
     return out
 
 
+EMULATED_LABEL = ("emulated AVX2-only (torch's libraries and ONNX Runtime limited to AVX2 on this CPU: "
+                  "bench/ort_avx2.py)")
+
+
+def padding(share) -> str:
+    if isinstance(share, dict):
+        return ", ".join(f"{k} {100 * v:.1f}%" for k, v in share.items())
+    return f"{100 * share:.1f}%"  # results files before the per-path figures
+
+
 def markdown(result: dict) -> str:
     m = result["meta"]
     lines = ["# Embedding throughput and query latency (SciFact, all-MiniLM-L6-v2, max 256 tokens)", "",
              f"Run {m['date']} on {m['cpu']['model']}, {m['cpu']['cores']} cores, flags "
              f"{', '.join(m['cpu']['flags'])}; {', '.join(f'{k} {v}' for k, v in m['versions'].items())}.",
              f"{m['docs']} documents ({m['tokens_per_doc']:.0f} tokens and {m['gflop_per_doc']:.2f} GFLOP each), "
-             f"{m['queries']} queries, {m['rounds']} interleaved rounds, medians. vecdb's length-sorted batches "
-             f"leave {100 * m['padded_token_share']:.1f}% padded tokens. CPU ms/doc (process CPU time over the ingest) is "
+             f"{m['queries']} queries, {m['rounds']} interleaved rounds, medians. Padded tokens in vecdb's length-sorted "
+             f"batches: {padding(m['padded_token_share'])}. CPU ms/doc (process CPU time over the ingest) is "
              "less sensitive than docs/s to other load on the machine.", ""]
     for isa, s in result["isas"].items():
-        label = ("emulated AVX2-only (torch's libraries limited to AVX2; ONNX Runtime's MLAS is not, so its "
-                 "docs/s here is an upper bound; see the share of its own matmul peak)") if s["emulated"] else "native"
+        label = EMULATED_LABEL if s["emulated"] else "native"
         lines += [f"## {label}", "",
                   f"fp32 matmul peak {s['fp32_peak_gflops']} GFLOP/s -> limit {s['fp32_limit_docs_per_s']} docs/s.", "",
                   "| system | runtime / dtype | ingest docs/s (rounds) | × ST | share of fp32 limit | share of own matmul "
@@ -310,7 +332,7 @@ def main() -> None:
         return worker(args)
     if args.resummarise:
         result = json.loads((OUT / "embed_throughput.json").read_text())
-        per_doc = {k: result["meta"][k] for k in ("gflop_per_doc", "tokens_per_doc", "padded_token_share", "batches")}
+        per_doc = {k: result["meta"][k] for k in ("gflop_per_doc", "tokens_per_doc", "padded_token_share")}
         result["isas"] = summarise(result["runs"], list(result["isas"]), per_doc)
         result["quality"] = quality()
         (OUT / "embed_throughput.json").write_text(json.dumps(result, indent=2))

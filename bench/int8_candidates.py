@@ -6,8 +6,8 @@ Dynamic int8 quantisation of the linear layers, by torch (fbgemm/x86: per-tensor
 all linear layers or all but the FFN output) and by ONNX Runtime (quantize_dynamic on the exported graph).
 For each: docs/s beside float32 in interleaved rounds, the cosine of each document's vector to its float32
 vector, and batch invariance (a text alone vs in its batch: dynamic quantisation scales activations per
-batch). `--isa avx2` limits torch's libraries (fbgemm included) to AVX2 as bench/embed_throughput.py does;
-ONNX Runtime's kernels cannot be limited. Writes bench/results/int8_candidates.{json,md}.
+batch). `--isa avx2` limits torch's libraries (fbgemm included) and ONNX Runtime to AVX2 as
+bench/embed_throughput.py does (bench/ort_avx2.py). Writes bench/results/int8_candidates.{json,md}.
 """
 from __future__ import annotations
 
@@ -27,10 +27,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from embed_throughput import AVX2_ENV, OUT, corpus, versions  # noqa: E402
+from embed_throughput import EMULATED_LABEL, OUT, avx2_env, corpus, versions  # noqa: E402
 
 FFN_OUT = r"layer\.\d+\.output\.dense$"
-CANDIDATES = ("float32", "torch-int8-tensor", "torch-int8-channel", "torch-int8-channel-no-ffn-out", "ort-int8")
+CANDIDATES = ("float32", "torch-int8-tensor", "torch-int8-channel", "torch-int8-channel-no-ffn-out", "ort-int8",
+              "ort-int8-weights-channel", "ort-int8-weights-channel-reduce-range", "ort-int8-weights-channel-no-ffn-out",
+              "vecdb-int8")
+# vecdb-int8: what dtype int8 runs (vecdb/embed/ort.py quantize: per channel, weights' MatMuls but the FFN output,
+# one document a call); the others run vecdb's float32 batches (up to 8 documents a call).
 
 
 def model(name: str, emb):
@@ -39,14 +43,26 @@ def model(name: str, emb):
 
     if name == "float32":
         return emb.runner
-    if name == "ort-int8":
+    if name == "vecdb-int8":
+        from vecdb.embed import ort
+
+        emb.max_batch = 1
+        return ort.OnnxRunner(ort.quantize(emb.runner.path), torch.get_num_threads())
+    if name.startswith("ort-int8"):
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         from vecdb.embed.ort import OnnxRunner
 
         out = Path(tempfile.mkdtemp()) / "q.onnx"
-        quantize_dynamic(str(emb.runner.path), str(out), weight_type=QuantType.QInt8,
-                         extra_options={"DefaultTensorType": 1})
+        kw = {}
+        if "weights" in name:  # only the MatMuls with a weight (not attention's two activations)
+            graph = onnx.load(str(emb.runner.path)).graph
+            weights = {i.name for i in graph.initializer}
+            kw["nodes_to_quantize"] = [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights
+                                       and not ("no-ffn-out" in name and re.search(r"layer\.\d+/output/dense", n.name))]
+        quantize_dynamic(str(emb.runner.path), str(out), weight_type=QuantType.QInt8, per_channel="channel" in name,
+                         reduce_range="reduce-range" in name, extra_options={"DefaultTensorType": 1}, **kw)
         return OnnxRunner(out, torch.get_num_threads())
     from vecdb.embed import load_embedder
     from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
@@ -56,7 +72,21 @@ def model(name: str, emb):
     names = [n for n, m in base.named_modules() if isinstance(m, torch.nn.Linear)
              and not ("no-ffn-out" in name and re.search(FFN_OUT, n))]
     q = quantize_dynamic(copy.deepcopy(base), {n: qc for n in names}, dtype=torch.qint8)
-    return lambda ids, mask: q(input_ids=ids, attention_mask=mask).last_hidden_state
+    return TorchRunner(lambda ids, mask: q(input_ids=ids, attention_mask=mask).last_hidden_state)
+
+
+class TorchRunner:
+    """A torch model where the embedder expects its onnx runner: one batch after another."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, input_ids, attention_mask):
+        return self.fn(input_ids, attention_mask)
+
+    def map(self, batches):
+        for key, batch in batches:
+            yield key, batch, self(batch["input_ids"], batch["attention_mask"])
 
 
 def worker(args) -> None:
@@ -94,7 +124,7 @@ def main() -> None:
         return worker(args)
     from vecdb.embed.device import cpu_info
 
-    env = {**os.environ, **(AVX2_ENV if args.isa == "avx2" else {})}
+    env = avx2_env() if args.isa == "avx2" else dict(os.environ)
     runs = {c: [] for c in CANDIDATES}
     for _ in range(args.rounds):
         for c in CANDIDATES:
@@ -117,8 +147,7 @@ def main() -> None:
     (OUT / "int8_candidates.json").write_text(json.dumps({"meta": meta, "rows": rows, "runs": runs}, indent=2))
     lines = ["# int8 candidates vs float32 (SciFact documents, all-MiniLM-L6-v2, max 256 tokens)", "",
              f"Run {meta['date']} on {meta['cpu']['model']}, {meta['cpu']['cores']} cores, flags "
-             f"{', '.join(meta['cpu']['flags'])}; isa {args.isa}" + (" (emulated: torch's libraries limited to AVX2; "
-                                                                    "ONNX Runtime is not)" if meta["emulated"] else "")
+             f"{', '.join(meta['cpu']['flags'])}; isa {args.isa}" + (f", {EMULATED_LABEL}" if meta["emulated"] else "")
              + f"; {args.docs} documents, {args.rounds} interleaved rounds, medians.", "",
              "| candidate | docs/s | × float32 | min cosine to float32 | mean cosine | batch vs alone, max diff |",
              "|---|---|---|---|---|---|"]

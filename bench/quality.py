@@ -1,6 +1,7 @@
 """SciFact nDCG@10 for each offline preset and pooling mode (the README's quality table).
 
     python bench/quality.py [--configs minilm:mean,smollm2-135m:last-token,...] [--dtype auto] [--runtime auto]
+    python bench/quality.py --configs minilm:mean --dtype int8 --runtime onnx --out bench/results/runtime_quality.json
 
 Each configuration embeds the whole corpus (title + " " + text, max 256 tokens) and the 300 test queries
 (with the preset's query template), ranks by exact cosine and scores with pytrec_eval. Writes
@@ -144,6 +145,8 @@ def main() -> None:
     ap.add_argument("--dtype", default="auto")
     ap.add_argument("--runtime", default="auto", help="auto, torch or onnx")
     ap.add_argument("--out", default=str(OUT / "quality.json"))
+    ap.add_argument("--label", default="", help="appended to each key, e.g. ' (emulated AVX2)' under "
+                                                 "bench/embed_throughput.py's avx2 environment")
     ap.add_argument("--multi", default="", help="MODEL:pool1+pool2+... evaluated from one shared forward pass")
     args = ap.parse_args()
     out = Path(args.out)
@@ -156,7 +159,7 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2))
     for name in [c for c in args.configs.split(",") if c]:
-        key = f"{name}@{args.dtype}" + (f"/{args.runtime}" if args.runtime != "auto" else "")
+        key = f"{name}@{args.dtype}" + (f"/{args.runtime}" if args.runtime != "auto" else "") + args.label
         results[key] = evaluate(CONFIGS[name], args.dtype, args.runtime)
         print(key, results[key], flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)

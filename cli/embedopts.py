@@ -12,10 +12,10 @@ DocTemplateOpt = Annotated[Optional[str], typer.Option(
     "--document-template", help="Document template: 'prompteol' or a string with {text}")]
 MaxLengthOpt = Annotated[Optional[int], typer.Option("--max-length", help="Truncate texts to this many tokens")]
 LayerOpt = Annotated[Optional[int], typer.Option("--layer", help="Hidden-state layer to pool (default: last)")]
-DtypeOpt = Annotated[Optional[str], typer.Option("--dtype", help="auto, float32, bfloat16 or float16")]
+DtypeOpt = Annotated[Optional[str], typer.Option("--dtype", help="auto, float32, bfloat16, float16 or int8 (onnx runtime)")]
 RuntimeOpt = Annotated[Optional[str], typer.Option(
-    "--runtime", help="auto, torch or onnx (ONNX Runtime, float32 on the CPU); auto: bf16 on torch where the CPU "
-                      "has it, else onnx for encoder models")]
+    "--runtime", help="auto, torch or onnx (ONNX Runtime on the CPU, float32 or int8); auto: bf16 on torch where "
+                      "the CPU has it, else onnx for encoder models (int8 for models checked in int8)")]
 PaddingOpt = Annotated[Optional[str], typer.Option("--padding-side", help="left or right (decoders only)")]
 ExcludeOpt = Annotated[bool, typer.Option("--exclude-instruction", help="Leave instruction tokens out of mean pooling")]
 

@@ -18,8 +18,9 @@ TEXTS = [
 
 # What dtype/runtime auto can pick on a CPU (device.choose_runtime): each must match sentence-transformers
 # and give a text the same vector alone or in a batch. bf16 runs only where the CPU computes it natively.
-AUTO_CHOICES = [("torch", "float32"), ("onnx", "float32"), ("torch", "bfloat16")]
-TOLERANCE = {"float32": (0.9999, 1e-4), "bfloat16": (0.999, 1e-2)}  # min cosine vs ST, max batch difference
+AUTO_CHOICES = [("torch", "float32"), ("onnx", "float32"), ("onnx", "int8"), ("torch", "bfloat16")]
+# min cosine vs ST, max batch difference (int8 runs one document a call: batch-invariant by construction)
+TOLERANCE = {"float32": (0.9999, 1e-4), "int8": (0.99, 1e-4), "bfloat16": (0.999, 1e-2)}
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,21 @@ def test_minilm_matches_sentence_transformers_and_is_batch_invariant(st_referenc
     assert cos.min() >= min_cos, cos
     single = np.stack([emb.embed_documents([t])[0] for t in TEXTS])
     assert np.abs(ours - single).max() <= max_diff
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_onnx_sessions_in_parallel_give_each_text_its_own_vector(dtype):
+    """Enough text for several batches on several ONNX Runtime sessions at once: every vector lands in its
+    row and equals the text's vector alone."""
+    from vecdb.embed import load_embedder
+
+    emb = load_embedder(model="minilm", dtype=dtype, runtime="onnx")
+    texts = [f"{t} ({i})" for i in range(12) for t in TEXTS]
+    assert sum(emb.count_tokens(texts)) > 1024 and len(texts) > emb.max_batch  # not the one-thread small path
+    together = emb.embed_documents(texts)
+    alone = np.stack([emb.embed_documents([t])[0] for t in texts[::7]])
+    assert np.abs(together[::7] - alone).max() <= 1e-4
 
 
 @pytest.mark.slow

@@ -146,7 +146,7 @@ def test_small_inputs_run_on_one_thread_and_restore_the_count(models, monkeypatc
     try:
         emb.embed_queries(["one short query"])
         emb.max_batch = 2
-        emb.embed_documents(TEXTS[:4])  # more than max_batch texts: the normal, multi-threaded path
+        emb.embed_documents(TEXTS * 25)  # more than PREFETCH_ABOVE texts: the normal, multi-threaded path
         assert seen[0] == 1 and seen[-1] == 2
         assert torch.get_num_threads() == 2
     finally:

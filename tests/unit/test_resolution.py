@@ -57,6 +57,29 @@ def test_auto_runtime_follows_the_cpu():
     assert choose_runtime("auto", "auto", "cuda", native_bf16=False, cuda_bf16=False) == ("torch", "float16")
 
 
+def test_auto_picks_int8_only_for_a_checked_model_without_native_bf16():
+    assert choose_runtime("auto", "auto", "cpu", native_bf16=False, onnx_ok=True, int8_ok=True) == ("onnx", "int8")
+    assert choose_runtime("auto", "auto", "cpu", native_bf16=True, onnx_ok=True, int8_ok=True) == ("torch", "bfloat16")
+    assert choose_runtime("auto", "onnx", "cpu", native_bf16=True, onnx_ok=True, int8_ok=True) == ("onnx", "int8")
+    assert choose_runtime("auto", "auto", "cpu", native_bf16=False, onnx_ok=False, int8_ok=True) == ("torch", "float32")
+    assert choose_runtime("auto", "torch", "cpu", native_bf16=False, onnx_ok=True, int8_ok=True) == ("torch", "float32")
+    assert choose_runtime("float32", "auto", "cpu", native_bf16=False, onnx_ok=True, int8_ok=True) == ("onnx", "float32")
+    assert choose_runtime("auto", "auto", "cuda", native_bf16=False, cuda_bf16=True, int8_ok=True) == ("torch", "bfloat16")
+
+
+def test_int8_by_hand_needs_the_onnx_runtime():
+    # By hand int8 runs on any encoder that exports, measured or not.
+    assert choose_runtime("int8", "auto", "cpu", native_bf16=True, onnx_ok=True) == ("onnx", "int8")
+    assert choose_runtime("int8", "onnx", "cpu", native_bf16=False, onnx_ok=True) == ("onnx", "int8")
+    for args, kwargs, argument in [(("int8", "torch", "cpu"), {"onnx_ok": True}, "dtype"),
+                                   (("int8", "auto", "cpu"), {}, "dtype"),
+                                   (("int8", "auto", "cuda"), {"onnx_ok": True}, "dtype"),
+                                   (("int8", "onnx", "cpu"), {}, "runtime")]:
+        with pytest.raises(InvalidArgument) as e:
+            choose_runtime(*args, native_bf16=False, **kwargs)
+        assert e.value.argument == argument, args
+
+
 def test_runtime_by_hand():
     assert choose_runtime("bf16", "torch", "cpu", native_bf16=False) == ("torch", "bfloat16")
     assert choose_runtime("auto", "onnx", "cpu", native_bf16=True, onnx_ok=True) == ("onnx", "float32")

@@ -12,8 +12,12 @@ import torch
 from ..errors import InvalidArgument
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# int8: the linear layers' weights in int8 (per output channel) and their inputs quantised per document, run
+# by ONNX Runtime (vecdb/embed/ort.py); the model itself loads in float32.
+INT8 = "int8"
+DTYPE_NAMES = (*DTYPES, INT8)
 _ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32"}
-RUNTIMES = ("torch", "onnx")  # onnx: ONNX Runtime on the CPU, float32 (encoders)
+RUNTIMES = ("torch", "onnx")  # onnx: ONNX Runtime on the CPU, float32 or int8 (encoders)
 
 
 @dataclass(frozen=True)
@@ -88,15 +92,17 @@ def resolve_device(device: str | None) -> torch.device:
 def dtype_name(dtype: str | None) -> str:
     name = (dtype or "auto").lower()
     name = _ALIASES.get(name, name)
-    if name != "auto" and name not in DTYPES:
-        raise InvalidArgument(f"dtype: unknown value {dtype!r}; valid values: auto, {', '.join(DTYPES)}", argument="dtype")
+    if name != "auto" and name not in DTYPE_NAMES:
+        raise InvalidArgument(f"dtype: unknown value {dtype!r}; valid values: auto, {', '.join(DTYPE_NAMES)}",
+                              argument="dtype")
     return name
 
 
 def choose_runtime(dtype: str | None, runtime: str | None, device_type: str, *, native_bf16: bool,
-                   cuda_bf16: bool = False, onnx_ok: bool = False) -> tuple[str, str]:
-    """(runtime, dtype). auto: bf16 where the CPU computes it natively, else float32 on ONNX Runtime where
-    the model exports (`onnx_ok`), else float32 on torch. A pure function of the facts it is given."""
+                   cuda_bf16: bool = False, onnx_ok: bool = False, int8_ok: bool = False) -> tuple[str, str]:
+    """(runtime, dtype). auto: bf16 where the CPU computes it natively; else, on ONNX Runtime where the model
+    exports (`onnx_ok`), int8 where that model's int8 vectors were checked against float32 (`int8_ok`: SciFact
+    nDCG@10 within 0.005) and float32 otherwise; else float32 on torch. A pure function of the facts given."""
     name = dtype_name(dtype)
     back = (runtime or "auto").lower()
     if back not in ("auto", *RUNTIMES):
@@ -105,13 +111,22 @@ def choose_runtime(dtype: str | None, runtime: str | None, device_type: str, *, 
     if device_type == "cuda":
         if back == "onnx":
             raise InvalidArgument("runtime: onnx runs on the CPU; use torch on a GPU", argument="runtime")
+        if name == INT8:
+            raise InvalidArgument("dtype: int8 runs on the CPU (onnx runtime); use auto, bfloat16 or float16 "
+                                  "on a GPU", argument="dtype")
         return "torch", (("bfloat16" if cuda_bf16 else "float16") if name == "auto" else name)
     if name == "auto":
-        name = "float32" if back == "onnx" or not native_bf16 else "bfloat16"
+        if back == "onnx" or not native_bf16:
+            name = INT8 if int8_ok and onnx_ok and back != "torch" else "float32"
+        else:
+            name = "bfloat16"
     if back == "auto":
-        back = "onnx" if name == "float32" and onnx_ok else "torch"
-    if back == "onnx" and name != "float32":
-        raise InvalidArgument(f"runtime: onnx runs float32, not {name}", argument="runtime")
+        back = "onnx" if name in ("float32", INT8) and onnx_ok else "torch"
+    if name == INT8 and back != "onnx":
+        raise InvalidArgument("dtype: int8 runs on the onnx runtime (the onnxruntime package and an encoder "
+                              "model such as BERT)", argument="dtype")
+    if back == "onnx" and name not in ("float32", INT8):
+        raise InvalidArgument(f"runtime: onnx runs float32 or int8, not {name}", argument="runtime")
     if back == "onnx" and not onnx_ok:
         raise InvalidArgument("runtime: onnx needs the onnxruntime package and an encoder model "
                               "(BERT-like); use torch", argument="runtime")
@@ -119,7 +134,7 @@ def choose_runtime(dtype: str | None, runtime: str | None, device_type: str, *, 
 
 
 def resolve_dtype(dtype: str | None, device: torch.device) -> str:
-    """A dtype name: float32, bfloat16 or float16. 'auto' picks bf16 where it is native."""
+    """A torch dtype name: float32, bfloat16 or float16. 'auto' picks bf16 where it is native."""
     cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
     native = device.type == "cpu" and dtype_name(dtype) == "auto" and cpu_has_native_bf16()
     return choose_runtime(dtype, "torch", device.type, native_bf16=native, cuda_bf16=cuda_bf16)[1]

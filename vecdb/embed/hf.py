@@ -16,7 +16,7 @@ from ..errors import InvalidArgument, Unsupported
 from ..spec import EmbeddingSpec
 from . import batching, trainable
 from .base import Embedder, Progress
-from .device import DTYPES, choose_runtime, cpu_has_native_bf16, dtype_name, resolve_device
+from .device import DTYPES, INT8, choose_runtime, cpu_has_native_bf16, dtype_name, resolve_device
 from .options import EmbedderOptions
 from .presets import ResolvedModel
 from .registry import PoolingMode
@@ -62,6 +62,7 @@ def _weights_hash(resolved: ResolvedModel) -> str:
 # barrier turn ~10 ms into ~500 ms (measured here while another process used both cores). The torch setting
 # is process-wide, so a pass running in another thread meanwhile also gets one thread for that moment.
 SMALL_WORK_TOKENS = 1024
+PREFETCH_ABOVE = 128  # texts: more than this, and tokenising overlaps the model in a second thread
 
 
 @contextmanager
@@ -75,6 +76,17 @@ def _one_thread_if(small: bool):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _max_batch(device_type: str, runtime: str, dtype: str) -> int:
+    """Most texts per forward pass. int8 quantises a matmul's input with one scale per call, so one document
+    a call keeps its vector independent of its batch (and leaves no padding); ONNX Runtime's float32 runs
+    fastest on small batches, several sessions at once (bench/results/embed_throughput.md)."""
+    if device_type == "cuda":
+        return 512
+    if dtype == INT8:
+        return 1
+    return 8 if runtime == "onnx" else 128
 
 
 class HFEmbedder(Embedder):
@@ -98,16 +110,17 @@ class HFEmbedder(Embedder):
         self.tokenizer.padding_side = r.padding_side
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.eos_id if self.eos_id is not None else 0)
-        runtime, dtype = self._runtime(options, config.model_type)
+        runtime, dtype = self._runtime(options, config.model_type, resolved.int8_checked)
 
         weights = _weights_hash(resolved)
-        model = _load_model(resolved, DTYPES[dtype]).to(self.device).eval()
+        model = _load_model(resolved, DTYPES.get(dtype, torch.float32)).to(self.device).eval()
         hidden = int(getattr(config, "hidden_size", 0) or model.get_input_embeddings().embedding_dim)
         self.model, self.runner = model, None
         if runtime == "onnx":
             from . import ort
 
-            self.runner = ort.OnnxRunner(ort.export(model, r.layer, weights), torch.get_num_threads())
+            path = ort.export(model, r.layer, weights)
+            self.runner = ort.OnnxRunner(ort.quantize(path) if dtype == INT8 else path, torch.get_num_threads())
             self.model = None  # the session holds its own copy of the weights
         self.pooler = self._pooler(r.pooling, hidden, resolved, options)
         self.spec = EmbeddingSpec(
@@ -119,13 +132,13 @@ class HFEmbedder(Embedder):
         self.pooling = r.pooling
         self.path = resolved.path
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 8192)
-        self.max_batch = 512 if self.device.type == "cuda" else 128
+        self.max_batch = _max_batch(self.device.type, runtime, dtype)
         self._lock = threading.Lock()
         self._around: tuple[list[int], list[int]] | None = None
         self._plain = None  # see _untruncating
         self._tok_lock = threading.Lock()
 
-    def _runtime(self, options: EmbedderOptions, model_type: str) -> tuple[str, str]:
+    def _runtime(self, options: EmbedderOptions, model_type: str, int8_checked: bool) -> tuple[str, str]:
         from . import ort
 
         cpu = self.device.type == "cpu"
@@ -133,7 +146,7 @@ class HFEmbedder(Embedder):
         return choose_runtime(options.dtype, options.runtime, self.device.type,
                               native_bf16=cpu and wants_auto and options.runtime != "onnx" and cpu_has_native_bf16(),
                               cuda_bf16=not cpu and torch.cuda.is_bf16_supported(),
-                              onnx_ok=cpu and ort.available(model_type))
+                              onnx_ok=cpu and ort.available(model_type), int8_ok=int8_checked)
 
     def _pooler(self, pooling: PoolingMode, hidden: int, resolved: ResolvedModel, options: EmbedderOptions):
         if not pooling.trainable:
@@ -253,24 +266,27 @@ class HFEmbedder(Embedder):
         mask = batch["attention_mask"]
         layer = self.spec.layer
         if self.runner is not None:
-            h = self.runner(batch["input_ids"], mask).to(self.device)
-        else:
-            mask = mask.to(self.device)
-            kwargs = {"input_ids": batch["input_ids"].to(self.device), "attention_mask": mask}
-            if self.is_decoder:
-                kwargs["position_ids"] = (mask.cumsum(1) - 1).clamp(min=0)
-                kwargs["use_cache"] = False
-            if layer != -1:
-                kwargs["output_hidden_states"] = True
-            out = self.model(**kwargs)
-            h = (out.last_hidden_state if layer == -1 else out.hidden_states[layer]).float()
-        return h if layer == -1 else F.layer_norm(h, h.shape[-1:])
+            return self._layer_output(self.runner(batch["input_ids"], mask).to(self.device))
+        mask = mask.to(self.device)
+        kwargs = {"input_ids": batch["input_ids"].to(self.device), "attention_mask": mask}
+        if self.is_decoder:
+            kwargs["position_ids"] = (mask.cumsum(1) - 1).clamp(min=0)
+            kwargs["use_cache"] = False
+        if layer != -1:
+            kwargs["output_hidden_states"] = True
+        out = self.model(**kwargs)
+        return self._layer_output((out.last_hidden_state if layer == -1 else out.hidden_states[layer]).float())
 
-    def forward(self, batch: dict) -> torch.Tensor:
-        """Pooled (and normalised) vectors for a padded batch."""
+    def _layer_output(self, h: torch.Tensor) -> torch.Tensor:
+        return h if self.spec.layer == -1 else F.layer_norm(h, h.shape[-1:])
+
+    def forward(self, batch: dict, runner_output: torch.Tensor | None = None) -> torch.Tensor:
+        """Pooled (and normalised) vectors for a padded batch (`runner_output`: its hidden states from the
+        onnx runner, already computed)."""
         pm = batch.get("pool_mask")
         pm = (pm if pm is not None else batch["attention_mask"]).to(self.device)
-        v = self.pooler(self.hidden_states(batch), pm)
+        h = self.hidden_states(batch) if runner_output is None else self._layer_output(runner_output)
+        v = self.pooler(h, pm)
         return F.normalize(v, p=2, dim=-1) if self.spec.normalize else v
 
     def _forward_safe(self, batch: dict) -> torch.Tensor:
@@ -308,12 +324,18 @@ class HFEmbedder(Embedder):
             return out
         with self._lock, torch.inference_mode():
             small = False
-            if n > self.max_batch:
+            if n > max(self.max_batch, PREFETCH_ABOVE):
                 batches = batching.prefetch(produce(), depth=2)  # tokenise while the model runs
             else:  # few texts (a query): tokenise inline
                 batches = list(produce())
                 tokens = sum(b["input_ids"].numel() for _, b in batches)
                 small = self.device.type == "cpu" and tokens <= SMALL_WORK_TOKENS
+            if self.runner is not None and not small:  # several sessions at once; pooling here
+                for idx, batch, hidden in self.runner.map(batches):
+                    out[idx] = self.forward(batch, hidden).float().cpu().numpy()
+                    if progress:
+                        progress(len(idx))
+                return out
             with _one_thread_if(small):
                 for idx, batch in batches:
                     out[idx] = self._forward_safe(batch).float().cpu().numpy()

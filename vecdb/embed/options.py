@@ -28,7 +28,7 @@ class EmbedderOptions:
     query_template: str | None = None
     document_template: str | None = None
     dtype: str | None = "auto"
-    runtime: str | None = "auto"     # torch or onnx (ONNX Runtime, float32 on the CPU); auto: see device.py
+    runtime: str | None = "auto"     # torch or onnx (ONNX Runtime on the CPU: float32 or int8); auto: device.py
     normalize: bool = True
     exclude_instruction: bool = False
     pooler_path: str | None = None  # folder with trainable pooler weights (a collection's copy)

