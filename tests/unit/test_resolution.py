@@ -89,3 +89,12 @@ def test_runtime_by_hand():
                          (("int3", "auto", "cpu"), {})]:
         with pytest.raises(InvalidArgument):
             choose_runtime(*args, native_bf16=False, **kwargs)
+
+
+def test_onnx_sessions_share_the_cores_exactly():
+    from vecdb.embed.ort import MAX_SESSIONS, session_threads
+
+    for cores in range(1, 33):
+        split = session_threads(cores)
+        assert sum(split) == cores and len(split) == min(cores, MAX_SESSIONS) and max(split) - min(split) <= 1
+    assert session_threads(2) == [1, 1] and session_threads(6) == [2, 2, 1, 1]

@@ -102,23 +102,31 @@ def quantize(path: Path) -> Path:
     return out
 
 
+def session_threads(threads: int) -> list[int]:
+    """Threads per session: up to MAX_SESSIONS sessions that together use exactly `threads` cores."""
+    threads = max(1, threads)
+    n = min(threads, MAX_SESSIONS)
+    return [threads // n + (i < threads % n) for i in range(n)]
+
+
 class OnnxRunner:
-    """Hidden states of padded batches, float32, from ONNX Runtime sessions sharing `threads` cores: up to
-    MAX_SESSIONS sessions, each on threads // sessions threads, one batch each at a time."""
+    """Hidden states of padded batches, float32, from ONNX Runtime sessions sharing `threads` cores
+    (session_threads), one batch each at a time."""
 
     def __init__(self, path: Path, threads: int):
         import onnxruntime as ort
 
-        threads = max(1, threads)
-        n = min(threads, MAX_SESSIONS)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads // n
-        so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Threads that spin between ops take the cores from everything else on a busy machine.
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        def session(intra: int):
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = intra
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Threads that spin between ops take the cores from everything else on a busy machine.
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
         self.path = Path(path)
-        self.sessions = [ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"]) for _ in range(n)]
+        self.sessions = [session(intra) for intra in session_threads(threads)]
         self._free: queue.Queue = queue.Queue()
         for sess in self.sessions:
             self._free.put(sess)
